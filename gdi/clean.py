@@ -1,0 +1,225 @@
+"""Clean and validate a raw source table: typed fields, checked positions, resolved ids.
+
+Every record read leaves this step either in the clean table or in the rejections, each
+rejection naming file, record, field, value and reason. Amendments (a value set to null by the
+descriptor's ``on_invalid: null``, swapped coordinates put right) are reported too: nothing is
+changed silently.
+
+Duplicate ids (documented in docs/data-quality.md): records sharing the descriptor's key are
+compared by position (0.1 m) and public attributes. A later copy of an identical record is
+rejected as a duplicate. Distinct records sharing a key stay, with the local id
+``<key>-<8 hex digits of the position hash>``, which is stable while the tree does not move.
+With ``resolution: reject`` every record after the first with the same key is rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from gdi import crs
+from gdi.descriptor import Descriptor
+from gdi.errors import DescriptorError
+from gdi.species import resolve as resolve_species
+from gdi.values import PARSERS, normalise_text, out_of_range
+from gdi.vio import RawTable
+
+_LOCAL_ID_BAD = re.compile(r"[^A-Za-z0-9_.\-]+")
+REDACTED = "<internal>"
+
+
+@dataclass
+class Problems:
+    """Collects rejections and amendments as parallel columns (cheap at a million records)."""
+
+    file: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, mask: np.ndarray, records: np.ndarray, fld: str, values: Any, reason: str,
+            kind: str) -> None:
+        idx = np.flatnonzero(mask)
+        vals = None if values is None else np.asarray(values, dtype=object)
+        for i in idx:
+            v = None if vals is None else (vals[i] if vals.ndim else vals.item())
+            if v is not None and not isinstance(v, str) and pd.isna(v):
+                v = None
+            self.rows.append({"file": self.file, "record": int(records[i]), "field": fld,
+                              "value": None if v is None else str(v), "reason": reason,
+                              "kind": kind})
+
+
+@dataclass(frozen=True)
+class CleanTable:
+    data: pd.DataFrame  # clean fields + derived fields, one row per published record
+    geometry: np.ndarray  # shapely geometries in the area CRS (the storage CRS, EPSG:25832)
+    record: np.ndarray
+    rejections: list[dict[str, Any]]
+    amendments: list[dict[str, Any]]
+    notes: list[str]
+
+
+def clean(raw: RawTable, desc: Descriptor) -> CleanTable:
+    n = len(raw)
+    problems = Problems(raw.path.name)
+    reject = np.zeros(n, dtype=bool)
+    rec = raw.record
+    cols: dict[str, pd.Series] = {}
+    notes: list[str] = []
+    for name, spec in desc.fields.items():
+        if spec.source not in raw.attributes.columns:
+            raise DescriptorError(
+                f"{desc.path}: key 'fields.{name}.source': column '{spec.source}' is not in "
+                f"{raw.path.name}",
+                hint="columns are: " + ", ".join(map(str, raw.attributes.columns)),
+            )
+        text = normalise_text(raw.attributes[spec.source], spec.nulls)
+        trimmed = int((raw.attributes[spec.source].astype("string") != text.astype("string"))
+                      .fillna(False).sum())
+        if trimmed:
+            notes.append(f"{name}: {trimmed} values with blanks or null markers normalised")
+        shown = text.where(text.isna(), REDACTED) if spec.internal else text
+        values, bad = PARSERS[spec.type](text)
+        bad_range = out_of_range(values, spec.min, spec.max) & ~bad
+        invalid = bad | bad_range
+        reason = f"not a valid {spec.type}"
+        range_reason = f"outside the plausible range [{spec.min}, {spec.max}]"
+        if spec.unit:
+            range_reason += f" {spec.unit}"
+        kind = "rejected" if spec.on_invalid == "reject" else "set to null"
+        target = problems
+        target.add(bad, rec, name, shown, reason, kind)
+        target.add(bad_range, rec, name, shown, range_reason, kind)
+        if spec.on_invalid == "reject":
+            reject |= invalid
+        else:
+            values = values.astype(object).where(~invalid, None)
+        if spec.required:
+            missing = values.isna().to_numpy(dtype=bool) & ~invalid
+            problems.add(missing, rec, name, None, "required value missing", "rejected")
+            reject |= missing
+        cols[name] = values
+    data = pd.DataFrame(cols)
+
+    x, y, geo_reject = _positions(raw, desc, problems)
+    reject |= geo_reject
+    if desc.species:
+        data = data.join(resolve_species(data[desc.species.field], desc.species.table))
+    keep = ~reject
+    data, x, y, rec_kept = data[keep].reset_index(drop=True), x[keep], y[keep], rec[keep]
+    local_id, dup_reject = _local_ids(data, x, y, rec_kept, desc, problems)
+    keep2 = ~dup_reject
+    data = data[keep2].reset_index(drop=True)
+    data.insert(0, "local_id", local_id[keep2])
+    rejections = [r for r in problems.rows if r["kind"] == "rejected"]
+    amendments = [r for r in problems.rows if r["kind"] != "rejected"]
+    geometry = shapely.points(x[keep2], y[keep2])
+    return CleanTable(data, np.asarray(geometry, dtype=object), rec_kept[keep2], rejections,
+                      amendments, notes)
+
+
+def _positions(raw: RawTable, desc: Descriptor, problems: Problems
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    geom = raw.geometry
+    rec = raw.record
+    missing = np.array([g is None or shapely.is_empty(g) for g in geom], dtype=bool)
+    sx = np.full(len(geom), np.nan)
+    sy = np.full(len(geom), np.nan)
+    pts = ~missing
+    if pts.any():
+        sx[pts] = shapely.get_x(list(geom[pts]))
+        sy[pts] = shapely.get_y(list(geom[pts]))
+    missing |= ~(np.isfinite(sx) & np.isfinite(sy)) | ((sx == 0) & (sy == 0))
+    problems.add(missing, rec, "geometry", None, "coordinates missing", "rejected")
+    src, dst = desc.source.crs, desc.area.crs
+    x, y = crs.transform_xy(sx, sy, src, dst)
+    minx, miny, maxx, maxy = desc.area.bbox
+
+    def inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (a >= minx) & (a <= maxx) & (b >= miny) & (b <= maxy)
+
+    outside = ~missing & ~inside(x, y)
+    swapped = np.zeros(len(geom), dtype=bool)
+    if outside.any():
+        wx, wy = crs.transform_xy(sy[outside], sx[outside], src, dst)
+        ok = inside(wx, wy)
+        swapped[np.flatnonzero(outside)[ok]] = True
+        x[swapped], y[swapped] = wx[ok], wy[ok]
+    shown = np.array([f"{a:.2f} {b:.2f}" for a, b in zip(sx, sy, strict=True)], dtype=object)
+    if desc.area.swapped == "swap":
+        problems.add(swapped, rec, "geometry", shown, "easting and northing swapped; swapped back",
+                     "amended")
+        bad_swap = np.zeros(len(geom), dtype=bool)
+    else:
+        problems.add(swapped, rec, "geometry", shown, "easting and northing swapped", "rejected")
+        bad_swap = swapped
+    far = outside & ~swapped
+    problems.add(far, rec, "geometry", shown, "position outside the area of the dataset",
+                 "rejected")
+    return x, y, missing | far | bad_swap
+
+
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                       "ß": "ss"})
+
+
+def slug(value: str) -> str:
+    """A local id from a key: German letters transliterated, other characters to '_'."""
+    text = unicodedata.normalize("NFKD", value.strip().translate(_FOLD))
+    text = text.encode("ascii", "ignore").decode()
+    return _LOCAL_ID_BAD.sub("_", text).strip("_") or "x"
+
+
+def _position_hash(x: float, y: float) -> str:
+    return hashlib.sha1(f"{round(x, 1):.1f} {round(y, 1):.1f}".encode()).hexdigest()[:8]
+
+
+def _local_ids(data: pd.DataFrame, x: np.ndarray, y: np.ndarray, rec: np.ndarray,
+               desc: Descriptor, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
+    key_cols = list(desc.duplicates.key)
+    key = data[key_cols].astype("string").fillna("").agg("_".join, axis=1).map(slug)
+    ids = key.to_numpy(dtype=object)
+    reject = np.zeros(len(ids), dtype=bool)
+    dup = key.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return ids, reject
+    public = [c for c in data.columns if not desc.fields.get(c) or not desc.fields[c].internal]
+    first_of: dict[tuple[Any, ...], int] = {}
+    seen_ids: dict[str, int] = {}
+    for i in np.flatnonzero(dup):
+        if desc.duplicates.resolution == "reject":
+            if ids[i] in seen_ids:
+                reject[i] = True
+                problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
+                             f"duplicate id (first at record {seen_ids[ids[i]]})", "rejected")
+            else:
+                seen_ids[ids[i]] = int(rec[i])
+            continue
+        sig = (ids[i], round(float(x[i]), 1), round(float(y[i]), 1),
+               *(str(v) for v in data.iloc[i][public].tolist()))
+        if sig in first_of:
+            reject[i] = True
+            problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
+                         f"duplicate record (same id, position and attributes as record "
+                         f"{first_of[sig]})", "rejected")
+            continue
+        first_of[sig] = int(rec[i])
+        new = f"{ids[i]}-{_position_hash(float(x[i]), float(y[i]))}"
+        if new in seen_ids:
+            reject[i] = True
+            problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
+                         f"conflicting duplicate (same id and position as record "
+                         f"{seen_ids[new]}, other attributes)", "rejected")
+            continue
+        seen_ids[new] = int(rec[i])
+        problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
+                     "id shared by several records; local id made unique by position", "amended")
+        ids[i] = new
+    return ids, reject

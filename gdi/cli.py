@@ -1,0 +1,151 @@
+"""The ``gdi`` command. The only place where errors become messages for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdi.errors import GdiError
+from gdi.settings import Settings
+
+
+def _fail(exc: GdiError) -> None:
+    click.secho(f"Error: {exc}", fg="red", err=True)
+    if exc.hint:
+        click.echo(f"  What to do: {exc.hint}", err=True)
+    sys.exit(2)
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GdiError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception:  # a bug, not bad input: short message here, details in a log file
+            log = Settings().data_dir / "logs" / "gdi-error.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(traceback.format_exc())
+            click.secho(f"Internal error (a bug, please report it); details in {log}",
+                        fg="red", err=True)
+            sys.exit(3)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gdi-hildesheim: geodata and INSPIRE publication of the City of Hildesheim."""
+    ctx.obj = Settings()
+
+
+@main.command()
+@click.argument("dataset", required=False)
+@click.option("--all", "run_all", is_flag=True, help="Run every dataset in datasets/.")
+@click.option("--report", type=click.Path(path_type=Path), help="Also write the JSON report here.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.pass_obj
+@handled
+def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | None,
+        quiet: bool) -> None:
+    """Run one dataset's ETL (or --all) and publish it if every check passes."""
+    from gdi.descriptor import all_descriptors, find_descriptor, load_descriptor
+    from gdi.pipeline import run_dataset
+
+    if bool(dataset) == run_all:
+        raise click.UsageError("name one dataset or give --all")
+    paths = all_descriptors(settings) if run_all else [find_descriptor(str(dataset), settings)]
+    reports = []
+    failed = 0
+    for path in paths:
+        desc = load_descriptor(path, settings)
+        try:
+            rep = run_dataset(desc, settings, quiet=quiet)
+        except GdiError as exc:
+            if not run_all:
+                raise
+            click.secho(f"{desc.id}: failed: {exc}", fg="red", err=True)
+            failed += 1
+            continue
+        click.echo(rep.summary())
+        reports.append(json.loads(rep.to_json()))
+    if report:
+        doc = reports[0] if len(reports) == 1 and not run_all else reports
+        report.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    if failed:
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("dataset", default="trees")
+@click.option("-n", "--count", type=int, default=None, help="Number of records.")
+@click.option("--out", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+@handled
+def sample(settings: Settings, dataset: str, count: int | None, out: Path | None) -> None:
+    """Generate the deterministic sample source data of a cadastre."""
+    from gdi import crs
+    from gdi.samples import GENERATORS
+
+    if dataset not in GENERATORS:
+        raise click.UsageError(f"no sample generator for '{dataset}' ({', '.join(GENERATORS)})")
+    crs.use_grids(settings.grid_search_path())
+    folder = out or settings.sources_dir / dataset
+    path = GENERATORS[dataset](folder, count) if count else GENERATORS[dataset](folder)
+    click.echo(f"sample written: {path}")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port of the front (default GDI_PORT).")
+@click.option("--check", is_flag=True, help="Start, check that every service answers, stop.")
+@click.pass_obj
+@handled
+def serve(settings: Settings, port: int | None, check: bool) -> None:
+    """Serve every published dataset under one root URL on 127.0.0.1."""
+    from gdi.publish.server import Services
+
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    with Services(settings) as services:
+        for name, url in services.urls().items():
+            click.echo(f"  {name:28s} {url}")
+        if check:
+            click.echo("all services answer")
+            return
+        click.echo("Ctrl+C stops the services.")
+        services.wait()
+
+
+@main.command()
+@click.argument("dataset")
+@click.pass_obj
+@handled
+def check(settings: Settings, dataset: str) -> None:
+    """Validate a descriptor and its INSPIRE mapping without running it."""
+    from gdi.descriptor import find_descriptor, load_descriptor
+    from gdi.inspire.plan import compile_plan
+
+    desc = load_descriptor(find_descriptor(dataset, settings), settings)
+    plan = compile_plan(desc, settings.schemas_dir, settings.shared_dir / "inspire-codelists")
+    click.echo(f"{desc.id}: descriptor valid; {plan.feature.prefix}:{plan.feature.name} fully "
+               f"mapped")
+    if plan.unchecked_codelists:
+        click.echo("  code lists not available offline (values unchecked): "
+                   + ", ".join(plan.unchecked_codelists))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

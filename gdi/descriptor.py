@@ -1,0 +1,227 @@
+"""Dataset descriptors: the single source of truth for one dataset.
+
+A descriptor (``datasets/<id>.yml``) says where the source is and how it is encoded, how each
+source field is typed and checked, which fields are internal, how the clean record maps to the
+INSPIRE feature type, and how the dataset is published. Config files, metadata and mapfiles are
+derived from it. Loading validates it completely; problems name the file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gdi.errors import DescriptorError
+from gdi.settings import Settings
+from gdi.yamlconf import read_yaml, validate
+
+VoidReason = Literal["Unknown", "Unpopulated", "Withheld"]
+FieldType = Literal["text", "integer", "number", "date", "boolean"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class I18n(Model):
+    de: str
+    en: str
+
+
+class CsvSpec(Model):
+    delimiter: Literal["auto", ";", ",", "\t"] = "auto"
+    decimal: Literal[".", ","] = "."
+    x: str = Field(description="column holding the easting (whatever its position or name)")
+    y: str = Field(description="column holding the northing")
+
+
+class SourceSpec(Model):
+    path: Path
+    format: Literal["shapefile", "csv", "geojson", "gpkg"]
+    layer: str | None = None
+    encoding: str = "auto"
+    crs: str
+    csv: CsvSpec | None = None
+
+    @model_validator(mode="after")
+    def _csv_needs_columns(self) -> SourceSpec:
+        if self.format == "csv" and self.csv is None:
+            raise ValueError("a csv source needs a 'csv' block naming the x and y columns")
+        return self
+
+
+class FieldSpec(Model):
+    source: str
+    type: FieldType = "text"
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    on_invalid: Literal["reject", "null"] = "reject"
+    internal: bool = False
+    nulls: tuple[str, ...] = ("", "-", "--", "n/a", "k.A.", "unbekannt")
+    unit: str | None = None
+    title: I18n | None = None
+
+
+class AreaSpec(Model):
+    crs: str = "EPSG:25832"
+    bbox: tuple[float, float, float, float]
+    swapped: Literal["swap", "reject"] = "swap"
+
+
+class DuplicatesSpec(Model):
+    key: tuple[str, ...]
+    resolution: Literal["position_suffix", "reject"] = "position_suffix"
+
+
+class SpeciesSpec(Model):
+    field: str
+    table: Path
+
+
+class PropertyMap(Model):
+    """How one INSPIRE property (dotted path) is filled: exactly one operation."""
+
+    field: str | None = None
+    value: Any = None
+    codelist: str | None = None
+    map: dict[str, str] | None = None
+    compute: str | None = None
+    args: tuple[str, ...] = ()
+    void: VoidReason | None = None
+    void_if_missing: VoidReason = "Unknown"
+    # For a mandatory, not nillable reference (gml:ReferenceType): write it with a nilReason
+    # attribute when the value is missing instead of leaving the record out of the dataset.
+    nil_reason_if_missing: VoidReason | None = None
+    omit: str | None = None
+    identifier: bool = False
+    geometry: bool = False
+    lifespan: Literal["begin"] | None = None
+
+    @model_validator(mode="after")
+    def _one_operation(self) -> PropertyMap:
+        ops = [
+            self.field is not None,
+            self.value is not None,
+            self.compute is not None,
+            self.void is not None,
+            self.omit is not None,
+            self.identifier,
+            self.geometry,
+            self.lifespan is not None,
+        ]
+        if sum(ops) != 1:
+            raise ValueError(
+                "give exactly one of field, value, compute, void, omit, identifier, "
+                "geometry, lifespan"
+            )
+        if self.map is not None and self.field is None:
+            raise ValueError("'map' classifies a 'field'; name the field")
+        return self
+
+    @property
+    def operation(self) -> str:
+        for name in ("field", "value", "compute", "void", "omit", "lifespan"):
+            if getattr(self, name) is not None:
+                return name
+        return "identifier" if self.identifier else "geometry"
+
+
+class InspireSpec(Model):
+    application_schema: str = Field(pattern=r"^[a-z0-9-]+/\d+\.\d+$")
+    feature_type: str
+    namespace: str
+    mapping: dict[str, PropertyMap]
+
+
+class PublicationSpec(Model):
+    collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: I18n
+    description: I18n
+    keywords: tuple[str, ...] = ()
+    title_field: str | None = None
+    view_layer: str | None = None
+
+
+class Descriptor(Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: I18n
+    source: SourceSpec
+    fields: dict[str, FieldSpec]
+    area: AreaSpec
+    duplicates: DuplicatesSpec
+    species: SpeciesSpec | None = None
+    inspire: InspireSpec
+    publication: PublicationSpec
+    path: Path = Path()
+
+    @model_validator(mode="after")
+    def _references(self) -> Descriptor:
+        known = set(self.fields) | _derived_fields(self)
+        for k in self.duplicates.key:
+            if k not in self.fields:
+                raise ValueError(f"duplicates.key names unknown field '{k}'")
+        if self.species and self.species.field not in self.fields:
+            raise ValueError(f"species.field names unknown field '{self.species.field}'")
+        for prop, pm in self.inspire.mapping.items():
+            for name in (pm.field, *pm.args):
+                if name is not None and name not in known:
+                    raise ValueError(f"inspire.mapping.{prop} names unknown field '{name}'")
+        tf = self.publication.title_field
+        if tf and (tf not in known or self.fields.get(tf, FieldSpec(source="")).internal):
+            raise ValueError(f"publication.title_field '{tf}' is not a public field")
+        return self
+
+    def public_fields(self) -> list[str]:
+        """Clean fields that may reach public endpoints, in descriptor order."""
+        return [n for n, f in self.fields.items() if not f.internal]
+
+    def internal_fields(self) -> list[str]:
+        return [n for n, f in self.fields.items() if f.internal]
+
+
+def _derived_fields(d: Descriptor) -> set[str]:
+    from gdi.species import SPECIES_FIELDS
+
+    base = {"local_id", "begin_lifespan"}
+    return base | (set(SPECIES_FIELDS) if d.species else set())
+
+
+def derived_fields(d: Descriptor) -> list[str]:
+    """Fields the pipeline adds to every clean record (public)."""
+    return sorted(_derived_fields(d))
+
+
+def load_descriptor(path: Path, settings: Settings) -> Descriptor:
+    data = read_yaml(path, settings.substitutions())
+    data["path"] = str(path)
+    base = path.parent
+    desc = validate(Descriptor, data, where=str(path))
+    # relative paths in a descriptor are relative to the descriptor's folder
+    source = desc.source
+    if not source.path.is_absolute():
+        source = source.model_copy(update={"path": base / source.path})
+    species = desc.species
+    if species and not species.table.is_absolute():
+        species = species.model_copy(update={"table": base / species.table})
+    return desc.model_copy(update={"source": source, "species": species})
+
+
+def find_descriptor(name: str, settings: Settings) -> Path:
+    """A dataset id (``trees``) or a path to a descriptor file."""
+    candidate = Path(name)
+    if candidate.suffix in {".yml", ".yaml"}:
+        return candidate
+    path = settings.datasets_dir / f"{name}.yml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in settings.datasets_dir.glob("*.yml"))) or "none"
+        raise DescriptorError(
+            f"no dataset '{name}' in {settings.datasets_dir}", hint=f"known datasets: {known}"
+        )
+    return path
+
+
+def all_descriptors(settings: Settings) -> list[Path]:
+    return sorted(settings.datasets_dir.glob("*.yml"))

@@ -1,0 +1,189 @@
+"""Check a descriptor's INSPIRE mapping against the feature type, and compile it to a plan.
+
+The check fails the build unless every property of the type is mapped, voided with a
+nilReason (only where the schema allows nil) or omitted with a reason (only where it is
+optional). Constant code list values are checked against the INSPIRE registry lists in
+``shared/inspire-codelists`` (where a list is missing there, the value is reported unchecked).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdi.descriptor import Descriptor, PropertyMap
+from gdi.errors import DescriptorError
+from gdi.inspire.model import FeatureType, Prop, feature_type, walk
+
+CODELIST_BASE = "http://inspire.ec.europa.eu/codelist/"
+VOID_BASE = CODELIST_BASE + "VoidReasonValue/"
+
+
+@dataclass(frozen=True)
+class Step:
+    path: str
+    prop: Prop
+    mapping: PropertyMap | None  # None: expand the object's children
+    children: tuple[Step, ...]
+    fn: Callable[..., Any] | None = None
+    required: bool = False  # the property must have a value (mandatory, not nillable)
+
+
+@dataclass(frozen=True)
+class Plan:
+    feature: FeatureType
+    steps: tuple[Step, ...]
+    unchecked_codelists: tuple[str, ...]
+    codelists: dict[str, frozenset[str] | None]
+
+
+def load_codelist(folder: Path, name: str) -> frozenset[str] | None:
+    files = sorted((folder / name).glob("*.xml")) if (folder / name).is_dir() else []
+    if not files:
+        return None
+    ids = re.findall(r'<value id="([^"]+)"', files[0].read_text(encoding="utf-8"))
+    return frozenset(ids)
+
+
+def codelist_uri(codelist: str, value: str) -> str:
+    if value.startswith(("http://", "https://")):
+        return value
+    return f"{CODELIST_BASE}{codelist}/{value}"
+
+
+def _function(ref: str, where: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    if not module.startswith("transforms.") or not name:
+        raise DescriptorError(f"{where}: compute must name 'transforms.<module>:<function>'")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise DescriptorError(f"{where}: function '{ref}' not found") from None
+    return fn
+
+
+def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
+    ft = feature_type(schemas, desc.inspire.application_schema, desc.inspire.feature_type)
+    mapping = desc.inspire.mapping
+    where = f"{desc.path}: inspire.mapping"
+    paths = {path for path, _ in walk(ft.properties)}
+    for key in mapping:
+        if key not in paths:
+            close = difflib.get_close_matches(key, sorted(paths), n=1)
+            raise DescriptorError(
+                f"{where}.{key}: '{key}' is not a property of {ft.prefix}:{ft.name}"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+            )
+    lists: dict[str, frozenset[str] | None] = {}
+    missing: list[str] = []
+
+    def build(props: tuple[Prop, ...], prefix: str, parent_required: bool) -> tuple[Step, ...]:
+        steps = []
+        for p in props:
+            path = prefix + p.name
+            m = mapping.get(path)
+            required = parent_required and p.min >= 1 and not p.nillable
+            if m is None and p.kind == "object" and p.children:
+                children = build(p.children, path + ".", required)
+                steps.append(Step(path, p, None, children, required=required))
+                continue
+            if m is None:
+                missing.append(path)
+                continue
+            _check(p, m, path, where)
+            fn = _function(m.compute, f"{where}.{path}") if m.compute else None
+            if m.codelist:
+                lst = lists.setdefault(m.codelist, load_codelist(codelists, m.codelist))
+                for v in [m.value, *(m.map or {}).values()]:
+                    uri = codelist_uri(m.codelist, str(v))
+                    if v is not None and lst is not None and uri not in lst:
+                        raise DescriptorError(
+                            f"{where}.{path}: '{v}' is not a value of code list {m.codelist}"
+                        )
+            steps.append(Step(path, p, m, (), fn, required))
+        return tuple(steps)
+
+    steps = build(ft.properties, "", True)
+    if missing:
+        raise DescriptorError(
+            f"{where}: properties of {ft.prefix}:{ft.name} neither mapped nor voided: "
+            + ", ".join(missing),
+            hint="map each one, or give 'void: <reason>' (nillable) or 'omit: <why>' (optional)",
+        )
+    unchecked = tuple(sorted(k for k, v in lists.items() if v is None))
+    return Plan(ft, steps, unchecked, lists)
+
+
+def _check(p: Prop, m: PropertyMap, path: str, where: str) -> None:
+    op = m.operation
+    if op == "void" and not p.nillable:
+        raise DescriptorError(f"{where}.{path}: the schema does not allow nil here; map it")
+    if m.nil_reason_if_missing and p.kind != "reference":
+        raise DescriptorError(f"{where}.{path}: nil_reason_if_missing fits references only")
+    if op == "omit" and p.min >= 1:
+        raise DescriptorError(f"{where}.{path}: mandatory in the schema, cannot be omitted")
+    if op == "identifier" and p.kind != "identifier":
+        raise DescriptorError(f"{where}.{path}: 'identifier' only fits an inspireId")
+    if op == "geometry" and p.kind != "geometry":
+        raise DescriptorError(f"{where}.{path}: 'geometry' only fits a geometry property")
+    if p.kind == "object" and op not in {"void", "omit"}:
+        raise DescriptorError(f"{where}.{path}: a data type: map its properties, void or omit it")
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
+
+
+def leaf_values(step: Step, data: pd.DataFrame) -> pd.Series | None:
+    """Values of a mapped leaf for every record (None where no per-record values apply)."""
+    m = step.mapping
+    if m is None:
+        return None
+    if m.field is not None:
+        values = data[m.field]
+        if m.map is not None:
+            table = m.map
+            values = values.map(lambda v: None if _missing(v) else table.get(str(v)))
+    elif m.compute is not None and step.fn is not None:
+        args = [data[a] for a in m.args]
+        values = pd.Series([step.fn(*row) for row in zip(*args, strict=True)], index=data.index,
+                           dtype=object)
+    else:
+        return None
+    if m.codelist:
+        name = m.codelist
+        values = values.map(lambda v: None if _missing(v) else codelist_uri(name, str(v)))
+    return values.astype(object).where(values.notna(), None)
+
+
+def exclusions(plan: Plan, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per record: the reason it cannot be encoded (or None), and the computed leaf values."""
+    reasons = np.full(len(data), None, dtype=object)
+    values: dict[str, pd.Series] = {}
+
+    def visit(steps: tuple[Step, ...]) -> None:
+        for st in steps:
+            if st.children:
+                visit(st.children)
+                continue
+            v = leaf_values(st, data)
+            if v is None:
+                continue
+            values[st.path] = v
+            absent = v.isna().to_numpy(dtype=bool)
+            if st.required and not (st.mapping and st.mapping.nil_reason_if_missing):
+                reasons[absent & (reasons == None)] = f"no value for mandatory {st.path}"  # noqa: E711
+            lst = plan.codelists.get(st.mapping.codelist or "") if st.mapping else None
+            if lst is not None:
+                bad = ~absent & ~v.isin(lst).to_numpy(dtype=bool)
+                reasons[bad & (reasons == None)] = f"{st.path}: value not in code list"  # noqa: E711
+    visit(plan.steps)
+    return reasons, pd.DataFrame(values, index=data.index)

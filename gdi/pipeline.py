@@ -1,0 +1,160 @@
+"""One dataset's run: read -> clean -> INSPIRE plan -> encode -> validate -> publish -> report.
+
+Every step works on data it is handed and returns data; this module only orders them, stages
+the release and keeps the report. Nothing reaches the live publication before every check
+has passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from tqdm import tqdm
+
+from gdi import crs, lifespan
+from gdi.clean import CleanTable, clean
+from gdi.descriptor import Descriptor
+from gdi.errors import GdiError, PublicationError
+from gdi.inspire import gml
+from gdi.inspire.plan import compile_plan, exclusions
+from gdi.publish import release, store
+from gdi.report import RunReport
+from gdi.settings import Settings
+from gdi.vio import read_source, write_gpkg
+from gdi.xsd import schema_for, validate_file
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _bar(total: int, desc: str, quiet: bool) -> tqdm[Any]:
+    return tqdm(total=total, desc=desc, unit="rec", disable=quiet, leave=False, mininterval=0.5)
+
+
+def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False) -> RunReport:
+    started = _now()
+    run_id = started.replace(":", "").replace("-", "")
+    report = RunReport(dataset=desc.id, run_id=run_id, started=started)
+    reports_dir = settings.data_dir / "reports" / desc.id
+    try:
+        _run(desc, settings, report, quiet)
+    except GdiError as exc:
+        report.status, report.error = "failed", str(exc)
+        raise
+    finally:
+        report.finished = _now()
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        (reports_dir / "latest.json").write_text(report.to_json(), encoding="utf-8")
+    return report
+
+
+def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -> None:
+    plan = compile_plan(desc, settings.schemas_dir, settings.shared_dir / "inspire-codelists")
+    src_crs = crs.parse_crs(desc.source.crs)
+    if crs.needs_grid(src_crs):
+        grid_dir = crs.use_grids(settings.grid_search_path())
+        report.transformation = {"grid": str(grid_dir / crs.GRID_FILE),
+                                 "self_check_m": round(crs.grid_self_check(), 6)}
+    raw = read_source(desc.source)
+    report.read = len(raw)
+    report.source = {"path": str(raw.path), "format": desc.source.format,
+                     "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
+                     "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
+    table = clean(raw, desc)
+    report.transformation["operation"] = crs.transformation_description(
+        desc.source.crs, desc.area.crs)
+    report.rejections = table.rejections
+    report.amendments = table.amendments
+    report.source["notes"] = [*raw.notes, *table.notes]
+    report.rejected = len({r["record"] for r in table.rejections})
+    report.published = len(table.data)
+    if not report.balanced:
+        raise PublicationError(
+            f"accounting does not balance: read {report.read} != published {report.published}"
+            f" + rejected {report.rejected}")
+    if "species_status" in table.data:
+        counts = Counter(table.data["species_status"])
+        todo = table.data.loc[table.data["species_status"] == "unresolved"]
+        unresolved = todo["species_botanical"].fillna(todo[desc.species.field]) if desc.species \
+            else todo["species_status"]
+        report.species = {**counts, "unresolved_names": dict(Counter(unresolved).most_common())}
+
+    previous = release.current(settings.publish_dir, desc.id)
+    begins, hashes, unchanged = lifespan.assign(table.data, table.geometry,
+                                                lifespan.read_state(previous), report.started)
+    table.data["begin_lifespan"] = begins
+    report.lifespan = {"unchanged": unchanged, "new_or_changed": len(begins) - unchanged}
+
+    with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
+        gpkg_path = stage / f"{desc.id}.gpkg"
+        _write_public_store(table, desc, gpkg_path)
+        gml_path = stage / f"{desc.id}.inspire.gml"
+        _write_inspire(table, desc, settings, plan, gml_path, report, quiet)
+        lifespan.write_state(stage, table.data["local_id"], hashes, begins)
+        report.outputs = {"gpkg": gpkg_path.name, "inspire_gml": gml_path.name}
+        report.status = "published"
+        report.write(stage)
+        final = release.promote(settings.publish_dir, desc.id, stage, report.run_id,
+                                settings.keep_releases)
+    report.outputs = {k: str(final / v) for k, v in report.outputs.items()}
+    (final / "report.json").write_text(report.to_json(), encoding="utf-8")
+
+
+_DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
+
+
+def public_frame(table: CleanTable, desc: Descriptor) -> gpd.GeoDataFrame:
+    """The public record: descriptor fields not marked internal, plus derived fields, typed."""
+    internal = set(desc.internal_fields())
+    cols = [c for c in table.data.columns if c not in internal]
+    frame = table.data[cols].copy()
+    for c in frame.columns:
+        kind = desc.fields[c].type if c in desc.fields else "text"
+        if kind in _DTYPES:
+            frame[c] = frame[c].astype(_DTYPES[kind])
+        elif kind == "date":
+            frame[c] = pd.to_datetime(frame[c], format="%Y-%m-%d").dt.date.astype(object)
+            frame[c] = frame[c].where(frame[c].notna(), None)
+        else:
+            frame[c] = frame[c].astype("string")
+    return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.area.crs)
+
+
+def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
+    frame = public_frame(table, desc)
+    write_gpkg(frame, path, desc.publication.collection)
+    store.finalize(path, desc.publication.collection, "local_id")
+    info = pyogrio.read_info(path, layer=desc.publication.collection)
+    if info["features"] != len(frame):
+        raise PublicationError(f"{path.name}: wrote {len(frame)} features, reads back "
+                               f"{info['features']}")
+    leaked = set(desc.internal_fields()) & set(info["fields"])
+    if leaked:
+        raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
+
+
+def _write_inspire(table: CleanTable, desc: Descriptor, settings: Settings, plan: Any,
+                   path: Path, report: RunReport, quiet: bool) -> None:
+    reasons, values = exclusions(plan, table.data)
+    ok = pd.isna(pd.Series(reasons)).to_numpy()
+    bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
+    with bar:
+        members = gml.write_collection(
+            path, plan, table.data[ok], values[ok], table.geometry[ok],
+            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar)
+    schema = schema_for(settings.schemas_dir, gml.schema_imports(plan))
+    validate_file(path, schema)
+    excluded = Counter(r for r in reasons if r is not None)
+    report.inspire = {
+        "application_schema": desc.inspire.application_schema,
+        "feature_type": f"{plan.feature.prefix}:{plan.feature.name}",
+        "members": members, "excluded": int((~ok).sum()), "excluded_reasons": dict(excluded),
+        "valid": True, "unchecked_codelists": list(plan.unchecked_codelists),
+    }

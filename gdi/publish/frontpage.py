@@ -1,0 +1,32 @@
+"""The landing page under the root URL: a static, accessible page built from the descriptors."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from gdi.descriptor import Descriptor
+from gdi.settings import Settings
+
+# 1x1 transparent PNG: pygeoapi's HTML map needs a tile URL; no third-party tile server is used
+_BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
+                    settings: Settings) -> Path:
+    env = Environment(loader=PackageLoader("gdi.publish", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    rows = [{"id": d.id, "collection": d.publication.collection,
+             "title_de": d.publication.title.de, "title_en": d.publication.title.en,
+             "description_de": d.publication.description.de,
+             "description_en": d.publication.description.en} for d, _ in datasets]
+    folder.mkdir(parents=True, exist_ok=True)
+    page = folder / "index.html"
+    page.write_text(env.get_template("index.html").render(base=settings.base_url, datasets=rows),
+                    encoding="utf-8")
+    (folder / "blank.png").write_bytes(_BLANK_PNG)
+    return page

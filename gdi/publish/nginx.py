@@ -1,0 +1,73 @@
+"""The nginx front configuration (one root URL for every service).
+
+nginx's configuration language is not XML or YAML; it is assembled here from a fixed
+structure and values this program controls (paths and ports, never user input).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from pathlib import Path
+
+from gdi.settings import Settings
+
+
+def _worker_user(run: Path) -> str:
+    """Started as root, nginx drops its workers to another user: make it the owner of the data
+    folder (who can read what is published), never a user who cannot."""
+    if os.geteuid() != 0:
+        return ""
+    owner = pwd.getpwuid(run.parent.stat().st_uid)
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.chown(run / "tmp" / sub, owner.pw_uid, owner.pw_gid)
+    group = grp.getgrgid(owner.pw_gid).gr_name
+    return f"user {owner.pw_name} {group};"
+
+
+def nginx_conf(settings: Settings, run: Path, ports: dict[str, int]) -> str:
+    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (run / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    user = _worker_user(run)
+    static = run / "static"
+    downloads = run / "downloads"
+    logs = run / "logs"
+    return f"""{user}
+worker_processes 1;
+daemon off;
+pid {run}/nginx.pid;
+error_log {logs}/nginx-error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    types {{ application/gml+xml gml; application/geopackage+sqlite3 gpkg; }}
+    default_type application/octet-stream;
+    access_log {logs}/access.log;
+    server_tokens off;
+    sendfile on;
+    client_body_temp_path {run}/tmp/body;
+    proxy_temp_path {run}/tmp/proxy;
+    fastcgi_temp_path {run}/tmp/fastcgi;
+    uwsgi_temp_path {run}/tmp/uwsgi;
+    scgi_temp_path {run}/tmp/scgi;
+    client_max_body_size 64k;
+    server {{
+        listen {settings.host}:{settings.port};
+        location = / {{ root {static}; try_files /index.html =404; }}
+        location /static/ {{ alias {static}/; }}
+        location /downloads/ {{
+            alias {downloads}/;
+            limit_except GET {{ deny all; }}
+        }}
+        location = /ogcapi {{ return 301 /ogcapi/; }}
+        location /ogcapi/ {{
+            proxy_pass http://127.0.0.1:{ports["ogcapi"]}/;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_read_timeout 120s;
+        }}
+    }}
+}}
+"""

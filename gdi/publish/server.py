@@ -1,0 +1,144 @@
+"""``gdi serve``: every service under one root URL on 127.0.0.1.
+
+    /                 landing page (German/English), static
+    /ogcapi/          OGC API Features (pygeoapi under gunicorn, its own process)
+    /downloads/<id>/  the public files of the live release (INSPIRE GML, GeoPackage)
+    /wms, /csw        reserved for MapServer (FastCGI) and pycsw (own venv), later issues
+
+nginx is the front: it serves static files itself, proxies to the application processes and
+(later) speaks FastCGI to MapServer, so no request pays a process start. Configuration files
+are generated into ``<data>/run`` on every start; processes are stopped on exit or signal.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from gdi.errors import ServiceError
+from gdi.publish import ogcapi
+from gdi.publish.frontpage import write_frontpage
+from gdi.publish.nginx import nginx_conf
+from gdi.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.run_dir = settings.run_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.app_port = free_port()
+        self.cfg: dict[str, Any] = {}
+
+    def __enter__(self) -> Services:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(nginx).exists():
+            raise ServiceError("nginx is not installed", hint="run scripts/setup.sh")
+        run = self.run_dir
+        if run.exists():
+            shutil.rmtree(run)
+        (run / "logs").mkdir(parents=True)
+        cfg_path, oas_path, self.cfg = ogcapi.write_runtime(self.settings, run)
+        datasets = ogcapi.published(self.settings)
+        downloads = run / "downloads"
+        for desc, _live in datasets:
+            folder = downloads / desc.id
+            folder.mkdir(parents=True)
+            for pattern in ogcapi.SAFE_FILES:
+                name = pattern.format(id=desc.id)
+                (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
+        write_frontpage(run / "static", datasets, self.settings)
+        env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg_path), "PYGEOAPI_OPENAPI": str(oas_path)}
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self._spawn("ogcapi", [str(gunicorn), "--bind", f"127.0.0.1:{self.app_port}",
+                               "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+                               "--access-logfile", "-", "--error-logfile", "-",
+                               "gdi.publish.app:application"], env)
+        conf = run / "nginx.conf"
+        conf.write_text(nginx_conf(self.settings, run, {"ogcapi": self.app_port}),
+                        encoding="utf-8")
+        self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
+                              str(run / "logs" / "nginx-error.log")], dict(os.environ))
+        self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        log = (self.run_dir / "logs" / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    log = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
+                    raise ServiceError(f"{name} exited at start:\n{log[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise ServiceError(f"services did not answer at {url} within {timeout:.0f} s")
+
+    def urls(self) -> dict[str, str]:
+        base = f"http://{self.settings.host}:{self.settings.port}"
+        out = {"Startseite / home": f"{base}/", "OGC API Features": f"{base}/ogcapi/"}
+        for name in self.cfg.get("resources", {}):
+            out[f"collection {name}"] = f"{base}/ogcapi/collections/{name}/items"
+        return out
+
+    def wait(self) -> None:
+        stop = False
+
+        def handler(signum: int, frame: Any) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, handler)
+        try:
+            while not stop and all(p.poll() is None for p in self.procs.values()):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()

@@ -1,0 +1,10 @@
+"""Deterministic sample source data, one generator per cadastre."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gdi.samples import trees
+
+GENERATORS: dict[str, Callable[..., Path]] = {"trees": trees.generate}

@@ -1,0 +1,79 @@
+"""Typed settings, read once at the edge (CLI, server start) from ``GDI_*`` environment variables.
+
+Everything inside the package receives a :class:`Settings` instance; nothing else reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_shared() -> Path:
+    return PROJECT_ROOT.parent / "shared"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Environment variables carry the ``GDI_`` prefix (``GDI_DATA_DIR``...)."""
+
+    model_config = SettingsConfigDict(env_prefix="GDI_", frozen=True, extra="ignore")
+
+    project_dir: Path = PROJECT_ROOT
+    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+    datasets_dir: Path = Field(default=PROJECT_ROOT / "datasets")
+    shared_dir: Path = Field(default_factory=_default_shared)
+    # Folders searched, in order, for NTv2 grids such as BETA2007.gsb (JSON list in the env).
+    grid_dirs: tuple[Path, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    # Namespace for INSPIRE identifiers; GDI-NI assigns the city's sub-namespace.
+    id_namespace_base: str = "https://registry.gdi-de.org/id/de.ni.hildesheim"
+    keep_releases: int = 3
+    contact_email: str = "geodaten@stadt-hildesheim.invalid"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def schemas_dir(self) -> Path:
+        return self.shared_dir / "inspire-schemas"
+
+    @property
+    def publish_dir(self) -> Path:
+        return self.data_dir / "publish"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    def grid_search_path(self) -> list[Path]:
+        """Where NTv2 grids are looked for: GDI_GRID_DIRS if set, else shared/proj and
+        Debian's proj-data."""
+        if self.grid_dirs:
+            return list(self.grid_dirs)
+        return [self.shared_dir / "proj", Path("/usr/share/proj")]
+
+    def substitutions(self) -> dict[str, str]:
+        """Values for ``${VAR}`` placeholders in descriptors and the pygeoapi config."""
+        return {
+            "GDI_PROJECT_DIR": str(self.project_dir),
+            "GDI_DATA_DIR": str(self.data_dir),
+            "GDI_SHARED_DIR": str(self.shared_dir),
+            "GDI_DATASETS_DIR": str(self.datasets_dir),
+            "GDI_SOURCES_DIR": str(self.sources_dir),
+            "GDI_PUBLISH_DIR": str(self.publish_dir),
+            "GDI_BASE_URL": self.base_url,
+            "GDI_ID_NAMESPACE_BASE": self.id_namespace_base.rstrip("/"),
+            "GDI_CONTACT_EMAIL": self.contact_email,
+        }

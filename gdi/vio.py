@@ -1,0 +1,214 @@
+"""The one vector I/O adapter: every read and write of vector files goes through pyogrio here.
+
+Reading returns a :class:`RawTable`: the source attributes exactly as text (nothing parsed, so
+cleaning sees the mess and can report it), the geometry, the record numbers, and what was
+learned about the file (encoding and how it was decided).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataSourceError
+
+from gdi.descriptor import SourceSpec
+from gdi.encoding import check_declared, dbf_record_bytes, detect, normalise_name
+from gdi.errors import SourceEncodingError, SourceError
+
+_DBF_TYPED_HEADER = re.compile(r"^\s*([^,]+),[CNDLF](,\d+){1,2}\s*$")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    path: Path
+    attributes: pd.DataFrame  # object dtype, values as read (str or None)
+    geometry: np.ndarray  # shapely geometries (None where missing), in the source CRS
+    record: np.ndarray  # 1-based record numbers in file order
+    encoding: str
+    encoding_origin: str  # ".cpg", "descriptor", "detected"
+    source_date: str
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.record)
+
+
+def read_source(spec: SourceSpec) -> RawTable:
+    path = spec.path
+    if not path.exists():
+        raise SourceError(
+            f"{path}: source file not found", hint="check source.path in the descriptor"
+        )
+    readers = {"shapefile": _read_shapefile, "csv": _read_csv}
+    table = readers.get(spec.format, _read_generic)(spec)
+    if len(table) == 0:
+        raise SourceError(
+            f"{path}: the source holds zero records", hint="check the export; nothing published"
+        )
+    return table
+
+
+def _mtime(path: Path) -> str:
+    ts = path.stat().st_mtime
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _ogr_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+    except DataSourceError as exc:
+        raise SourceError(f"{path}: not a readable vector file: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceEncodingError(
+            f"{path}: bytes do not decode as {kwargs.get('encoding')}: {exc.reason}",
+            hint="set source.encoding in the descriptor to the export's code page",
+        ) from None
+
+
+def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    out = {}
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[col] = s.astype(object).where(s.notna(), None)
+        else:
+            out[col] = s.astype(object).where(s.notna(), None).map(
+                lambda v: None if v is None else _num_text(v)
+            )
+    return pd.DataFrame(out, index=df.index)
+
+
+def _num_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp | dt.date):
+        return v.strftime("%Y-%m-%d")
+    return str(v)
+
+
+def _finish(path: Path, gdf: pd.DataFrame, geometry: np.ndarray, enc: str, origin: str,
+            notes: list[str]) -> RawTable:
+    attrs = _as_text(pd.DataFrame(gdf.drop(columns="geometry", errors="ignore")))
+    attrs = attrs.reset_index(drop=True)
+    return RawTable(
+        path=path,
+        attributes=attrs,
+        geometry=geometry,
+        record=np.arange(1, len(attrs) + 1),
+        encoding=enc,
+        encoding_origin=origin,
+        source_date=_mtime(path),
+        notes=notes,
+    )
+
+
+def _read_shapefile(spec: SourceSpec) -> RawTable:
+    path = spec.path
+    cpg = path.with_suffix(".cpg")
+    dbf = path.with_suffix(".dbf")
+    if not dbf.exists():
+        raise SourceError(f"{path}: the .dbf beside the shapefile is missing")
+    sample = dbf_record_bytes(dbf)
+    if cpg.exists():
+        enc, origin = normalise_name(cpg.read_text(errors="replace").strip()), ".cpg"
+    elif spec.encoding != "auto":
+        enc, origin = normalise_name(spec.encoding), "descriptor"
+    else:
+        enc, origin = detect(sample), "detected"
+    check_declared(sample, enc, where=f"{dbf} (encoding from {origin})")
+    gdf = _ogr_read(path, encoding=enc)
+    geom = np.asarray(gdf.geometry.values, dtype=object)
+    return _finish(path, gdf, geom, enc, origin, [])
+
+
+def _read_generic(spec: SourceSpec) -> RawTable:
+    gdf = _ogr_read(spec.path, layer=spec.layer)
+    geom = np.asarray(gdf.geometry.values, dtype=object)
+    return _finish(spec.path, gdf, geom, "utf-8", "format", [])
+
+
+def _read_csv(spec: SourceSpec) -> RawTable:
+    assert spec.csv is not None  # guaranteed by the descriptor model
+    path = spec.path
+    raw = path.read_bytes()
+    notes: list[str] = []
+    if raw.startswith(b"\xef\xbb\xbf"):
+        enc, origin = "utf-8", "BOM"
+    elif spec.encoding != "auto":
+        enc, origin = normalise_name(spec.encoding), "descriptor"
+    else:
+        enc, origin = detect(raw[: 4 << 20]), "detected"
+    check_declared(raw[: 4 << 20], enc, where=f"{path} (encoding from {origin})")
+    first = raw.split(b"\n", 1)[0].decode(enc, errors="replace").lstrip("\ufeff")
+    delimiter = spec.csv.delimiter
+    if delimiter == "auto":
+        delimiter = max((";", ",", "\t"), key=first.count)
+    opts = {
+        "SEPARATOR": {";": "SEMICOLON", ",": "COMMA", "\t": "TAB"}[delimiter],
+        "AUTODETECT_TYPE": "NO",
+        "KEEP_GEOM_COLUMNS": "YES",
+        "HEADERS": "YES",
+    }
+    gdf = _ogr_read(path, encoding=enc, **{"open_options": opts})
+    renamed = {}
+    for col in gdf.columns:
+        m = _DBF_TYPED_HEADER.match(str(col))
+        if m:
+            renamed[col] = m.group(1).strip()
+    if renamed:
+        notes.append(
+            f"header carries DBF field types; names taken before the comma ({len(renamed)})")
+        gdf = gdf.rename(columns=renamed)
+    for col in (spec.csv.x, spec.csv.y):
+        if col not in gdf.columns:
+            raise SourceError(
+                f"{path}: coordinate column '{col}' not found",
+                hint=f"columns are: {', '.join(map(str, gdf.columns))}",
+            )
+    x = _parse_decimal(gdf[spec.csv.x], spec.csv.decimal)
+    y = _parse_decimal(gdf[spec.csv.y], spec.csv.decimal)
+    ok = np.isfinite(x) & np.isfinite(y)
+    geom = np.full(len(gdf), None, dtype=object)
+    geom[ok] = shapely.points(x[ok], y[ok])
+    return _finish(path, gdf, geom, enc, origin, notes)
+
+
+def _parse_decimal(s: pd.Series, decimal: str) -> np.ndarray:
+    text = s.astype("string").str.strip()
+    if decimal == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    """Write a GeoPackage 1.2 layer with an R-tree index (readable by Debian's GDAL 3.6)."""
+    pyogrio.write_dataframe(
+        gdf,
+        path,
+        layer=layer,
+        driver="GPKG",
+        use_arrow=True,
+        dataset_options={"VERSION": "1.2"},
+        layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"},
+    )
+
+
+def write_shapefile(gdf: gpd.GeoDataFrame, path: Path, *, encoding: str, with_cpg: bool) -> None:
+    """Write a Shapefile in a given DBF code page (sample data and open-data extracts)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyogrio.write_dataframe(gdf, path, driver="ESRI Shapefile", encoding=encoding)
+    cpg = path.with_suffix(".cpg")
+    if not with_cpg and cpg.exists():
+        cpg.unlink()

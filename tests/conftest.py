@@ -1,0 +1,116 @@
+"""Shared fixtures: a data folder with the published sample, and the real services on it.
+
+Everything runs through the real ``gdi`` command and real servers on 127.0.0.1: no mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("GDI_SHARED_DIR", ROOT.parent / "shared"))
+GDI = [sys.executable, "-m", "gdi.cli"]
+
+
+def gdi(*args: str, data_dir: Path, env: dict[str, str] | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "GDI_DATA_DIR": str(data_dir), "GDI_SHARED_DIR": str(SHARED),
+                **(env or {})}
+    proc = subprocess.run([*GDI, *args], capture_output=True, text=True, env=full_env,
+                          cwd=ROOT, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gdi {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@dataclass(frozen=True)
+class Published:
+    data_dir: Path
+    report: dict[str, Any]
+
+    def release(self, dataset: str = "trees") -> Path:
+        return (self.data_dir / "publish" / dataset / "current").resolve()
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
+    data = tmp_path_factory.mktemp("gdi-data")
+    gdi("sample", "trees", data_dir=data)
+    report_file = data / "run-report.json"
+    gdi("run", "trees", "-q", "--report", str(report_file), data_dir=data)
+    return Published(data, json.loads(report_file.read_text(encoding="utf-8")))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    data_dir: Path
+
+    @property
+    def ogcapi(self) -> str:
+        return f"{self.base}/ogcapi"
+
+
+@pytest.fixture(scope="session")
+def server(published: Published) -> Iterator[Server]:
+    port = free_port()
+    env = {**os.environ, "GDI_DATA_DIR": str(published.data_dir),
+           "GDI_SHARED_DIR": str(SHARED)}
+    proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"gdi serve exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"{base}/ogcapi/collections", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("gdi serve did not come up") from None
+            time.sleep(0.3)
+    yield Server(base, published.data_dir)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0, "gdi serve did not shut down cleanly"
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def http_status(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
+    req = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
