@@ -148,12 +148,17 @@ def _start_stock(data: Path, port: int) -> subprocess.Popen[bytes]:
                                  .resolve())})
     provider.pop("options", None)
     (run / "pygeoapi.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True))
-    subprocess.run([PY, "-m", "pygeoapi", "openapi", "generate", str(run / "pygeoapi.yml"),
-                    "--output-file", str(run / "openapi.yml")], check=True,
-                   env={**os.environ, "PYGEOAPI_CONFIG": str(run / "pygeoapi.yml")},
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    generate = ("import json, sys, yaml, pysqlite3\n"
+                "sys.modules['sqlite3'] = pysqlite3\n"
+                "from pygeoapi.openapi import get_oas\n"
+                "cfg = yaml.safe_load(open(sys.argv[1]))\n"
+                "json.dump(get_oas(cfg), open(sys.argv[2], 'w'))\n")
+    subprocess.run([PY, "-c", generate, str(run / "pygeoapi.yml"), str(run / "openapi.json")],
+                   check=True, env={**os.environ, "PYGEOAPI_CONFIG": str(run / "pygeoapi.yml"),
+                                    "PYGEOAPI_OPENAPI": str(run / "openapi.json"),
+                                    "PYTHONPATH": str(ROOT / "bench")})
     env = {**os.environ, "PYGEOAPI_CONFIG": str(run / "pygeoapi.yml"),
-           "PYGEOAPI_OPENAPI": str(run / "openapi.yml"), "PYTHONPATH": str(ROOT / "bench")}
+           "PYGEOAPI_OPENAPI": str(run / "openapi.json"), "PYTHONPATH": str(ROOT / "bench")}
     gunicorn = str(Path(PY).with_name("gunicorn"))
     return subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2",
                              "--threads", "4", "--worker-class", "gthread", "stock_app:APP"],

@@ -128,7 +128,7 @@ def _positions(raw: RawTable, desc: Descriptor, problems: Problems
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     geom = raw.geometry
     rec = raw.record
-    missing = np.array([g is None or shapely.is_empty(g) for g in geom], dtype=bool)
+    missing = shapely.is_missing(geom) | shapely.is_empty(geom)
     sx = np.full(len(geom), np.nan)
     sy = np.full(len(geom), np.nan)
     pts = ~missing
@@ -184,42 +184,47 @@ def _position_hash(x: float, y: float) -> str:
 def _local_ids(data: pd.DataFrame, x: np.ndarray, y: np.ndarray, rec: np.ndarray,
                desc: Descriptor, problems: Problems) -> tuple[np.ndarray, np.ndarray]:
     key_cols = list(desc.duplicates.key)
-    key = data[key_cols].astype("string").fillna("").agg("_".join, axis=1).map(slug)
+    parts = [data[c].astype("string").fillna("") for c in key_cols]
+    joined = parts[0].str.cat(parts[1:], sep="_") if len(parts) > 1 else parts[0]
+    key = joined.map(slug, na_action="ignore")
     ids = key.to_numpy(dtype=object)
     reject = np.zeros(len(ids), dtype=bool)
     dup = key.duplicated(keep=False).to_numpy()
     if not dup.any():
         return ids, reject
     public = [c for c in data.columns if not desc.fields.get(c) or not desc.fields[c].internal]
+    idx = np.flatnonzero(dup)
+    # one hash of the public attributes per duplicate row (vectorised), then a small loop
+    attrs = pd.util.hash_pandas_object(data.iloc[idx][public], index=False).to_numpy()
     first_of: dict[tuple[Any, ...], int] = {}
     seen_ids: dict[str, int] = {}
-    for i in np.flatnonzero(dup):
+    field = "+".join(key_cols)
+
+    def flag(i: int, reason: str, kind: str = "rejected") -> None:
+        problems.add(np.array([True]), rec[i:i + 1], field, ids[i], reason, kind)
+
+    for i, h in zip(idx.tolist(), attrs, strict=True):
         if desc.duplicates.resolution == "reject":
             if ids[i] in seen_ids:
                 reject[i] = True
-                problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
-                             f"duplicate id (first at record {seen_ids[ids[i]]})", "rejected")
+                flag(i, f"duplicate id (first at record {seen_ids[ids[i]]})")
             else:
                 seen_ids[ids[i]] = int(rec[i])
             continue
-        sig = (ids[i], round(float(x[i]), 1), round(float(y[i]), 1),
-               *(str(v) for v in data.iloc[i][public].tolist()))
+        sig = (ids[i], round(float(x[i]), 1), round(float(y[i]), 1), int(h))
         if sig in first_of:
             reject[i] = True
-            problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
-                         f"duplicate record (same id, position and attributes as record "
-                         f"{first_of[sig]})", "rejected")
+            flag(i, f"duplicate record (same id, position and attributes as record "
+                    f"{first_of[sig]})")
             continue
         first_of[sig] = int(rec[i])
         new = f"{ids[i]}-{_position_hash(float(x[i]), float(y[i]))}"
         if new in seen_ids:
             reject[i] = True
-            problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
-                         f"conflicting duplicate (same id and position as record "
-                         f"{seen_ids[new]}, other attributes)", "rejected")
+            flag(i, f"conflicting duplicate (same id and position as record {seen_ids[new]}, "
+                    "other attributes)")
             continue
         seen_ids[new] = int(rec[i])
-        problems.add(np.array([True]), rec[i:i + 1], "+".join(key_cols), ids[i],
-                     "id shared by several records; local id made unique by position", "amended")
+        flag(i, "id shared by several records; local id made unique by position", "amended")
         ids[i] = new
     return ids, reject

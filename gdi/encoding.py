@@ -61,9 +61,10 @@ def detect(sample: bytes) -> str:
     except UnicodeDecodeError:
         pass
     best, best_score = "cp1252", None
+    high = _non_ascii_words(sample)
     for enc in ("cp1252", "cp850"):
         try:
-            text = sample.decode(enc)
+            text = high.decode(enc)
         except UnicodeDecodeError:
             continue
         score = _score(text)
@@ -77,8 +78,9 @@ def check_declared(sample: bytes, encoding: str, *, where: str) -> None:
     if not _non_ascii_words(sample):
         return
     hint = "set source.encoding in the descriptor (utf-8, cp1252 or cp850) or remove it to detect"
+    high = _non_ascii_words(sample)  # single-byte code pages: scoring these bytes suffices
     try:
-        text = sample.decode(encoding)
+        sample.decode(encoding)
     except UnicodeDecodeError as exc:
         raise SourceEncodingError(
             f"{where}: bytes are not {encoding} (byte 0x{sample[exc.start]:02x} at "
@@ -95,10 +97,10 @@ def check_declared(sample: bytes, encoding: str, *, where: str) -> None:
             pass
         other = "cp850" if encoding == "cp1252" else "cp1252"
         try:
-            alt = _score(sample.decode(other))
+            alt = _score(high.decode(other))
         except UnicodeDecodeError:
             return
-        if alt > max(_score(text), 0) + 2:
+        if alt > max(_score(high.decode(encoding)), 0) + 2:
             raise SourceEncodingError(
                 f"{where}: declared {encoding}, but the text reads as {other}", hint=hint
             )

@@ -18,9 +18,10 @@ STATE_FILE = "state.sqlite"
 
 
 def content_hash(data: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
-    cols = data.drop(columns=["begin_lifespan"], errors="ignore").astype("string")
-    wkb = pd.Series(shapely.to_wkb(shapely.set_precision(geometry, 0.001)), index=data.index)
-    cols["__geom"] = wkb.map(lambda b: b.hex() if b is not None else "")
+    """One 64-bit hash per record of the given (public) columns and the geometry (1 mm)."""
+    cols = data.drop(columns=["begin_lifespan"], errors="ignore").copy()
+    wkb = shapely.to_wkb(shapely.set_precision(geometry, 0.001))
+    cols["__geom"] = pd.util.hash_array(np.asarray(wkb, dtype=object))
     return pd.util.hash_pandas_object(cols, index=False).to_numpy(dtype=np.uint64)
 
 

@@ -8,6 +8,7 @@ has passed.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,24 @@ from gdi.publish import release, store
 from gdi.report import RunReport
 from gdi.settings import Settings
 from gdi.vio import read_source, write_gpkg
-from gdi.xsd import schema_for, validate_file
+from gdi.xsd import validating_pipe
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class _Clock:
+    """Seconds per step, written into the run report."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into = into
+        self.last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.into[step] = round(now - self.last, 3)
+        self.last = now
 
 
 def _bar(total: int, desc: str, quiet: bool) -> tqdm[Any]:
@@ -62,12 +76,15 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
         grid_dir = crs.use_grids(settings.grid_search_path())
         report.transformation = {"grid": str(grid_dir / crs.GRID_FILE),
                                  "self_check_m": round(crs.grid_self_check(), 6)}
+    clock = _Clock(report.timings)
     raw = read_source(desc.source)
+    clock("read")
     report.read = len(raw)
     report.source = {"path": str(raw.path), "format": desc.source.format,
                      "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
                      "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
     table = clean(raw, desc)
+    clock("clean")
     report.transformation["operation"] = crs.transformation_description(
         desc.source.crs, desc.area.crs)
     report.rejections = table.rejections
@@ -87,16 +104,20 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
         report.species = {**counts, "unresolved_names": dict(Counter(unresolved).most_common())}
 
     previous = release.current(settings.publish_dir, desc.id)
-    begins, hashes, unchanged = lifespan.assign(table.data, table.geometry,
+    public = [c for c in table.data.columns if c not in set(desc.internal_fields())]
+    begins, hashes, unchanged = lifespan.assign(table.data[public], table.geometry,
                                                 lifespan.read_state(previous), report.started)
     table.data["begin_lifespan"] = begins
     report.lifespan = {"unchanged": unchanged, "new_or_changed": len(begins) - unchanged}
+    clock("lifespan")
 
     with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
         gpkg_path = stage / f"{desc.id}.gpkg"
         _write_public_store(table, desc, gpkg_path)
+        clock("geopackage")
         gml_path = stage / f"{desc.id}.inspire.gml"
         _write_inspire(table, desc, settings, plan, gml_path, report, quiet)
+        clock("inspire_gml_and_validation")
         lifespan.write_state(stage, table.data["local_id"], hashes, begins)
         report.outputs = {"gpkg": gpkg_path.name, "inspire_gml": gml_path.name}
         report.status = "published"
@@ -145,12 +166,13 @@ def _write_inspire(table: CleanTable, desc: Descriptor, settings: Settings, plan
     reasons, values = exclusions(plan, table.data)
     ok = pd.isna(pd.Series(reasons)).to_numpy()
     bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
-    with bar:
+    # validated while written, by a second process reading the same bytes
+    with bar, validating_pipe(settings.schemas_dir, gml.schema_imports(plan),
+                              name=path.name) as validator:
         members = gml.write_collection(
             path, plan, table.data[ok], values[ok], table.geometry[ok],
-            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar)
-    schema = schema_for(settings.schemas_dir, gml.schema_imports(plan))
-    validate_file(path, schema)
+            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar,
+            also_to=validator)
     excluded = Counter(r for r in reasons if r is not None)
     report.inspire = {
         "application_schema": desc.inspire.application_schema,

@@ -55,6 +55,7 @@ class RunReport:
     lifespan: dict[str, int] = field(default_factory=dict)
     transformation: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=tool_versions)
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     id_namespace_base: str = "https://registry.gdi-de.org/id/de.ni.hildesheim"
     keep_releases: int = 3
     contact_email: str = "geodaten@stadt-hildesheim.invalid"
+
+    @field_validator("project_dir", "data_dir", "datasets_dir", "shared_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @property
     def base_url(self) -> str:

@@ -12,17 +12,19 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 _TRUE = {"ja", "j", "yes", "y", "true", "wahr", "1", "x"}
 _FALSE = {"nein", "n", "no", "false", "falsch", "0"}
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$|^[+-]?\d*\.?\d+([eE][+-]?\d+)?$")
 
+_ARROW_STR = pd.ArrowDtype(pa.string())
 Parser = Callable[[pd.Series], tuple[pd.Series, np.ndarray]]
 
 
 def normalise_text(raw: pd.Series, nulls: tuple[str, ...]) -> pd.Series:
     """Strip white space (also inside: runs collapse to one space); null markers become None."""
-    s = raw.astype("string").str.replace(r"\s+", " ", regex=True).str.strip()
+    s = raw.astype(_ARROW_STR).str.replace(r"\s+", " ", regex=True).str.strip()  # C (Arrow)
     null_set = {n.lower() for n in nulls}
     is_null = s.isna() | s.str.lower().isin(null_set)
     return s.astype(object).where(~is_null.to_numpy(dtype=bool), None)

@@ -9,8 +9,12 @@ schema that accepts anything: such warnings are errors here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -86,22 +90,31 @@ def schema_for(root: Path, imports: Iterable[tuple[str, str]]) -> etree.XMLSchem
     return _compile(root, tuple(sorted(set(imports))))
 
 
-def validate_file(path: Path, schema: etree.XMLSchema, *, max_errors: int = 20) -> int:
-    """Validate a (possibly very large) document while streaming; return the element count."""
+MEMBER = "{http://www.opengis.net/wfs/2.0}member"
+
+
+def validate_file(path: Path | IO[bytes], schema: etree.XMLSchema, *, max_errors: int = 20,
+                  member: str = MEMBER) -> int:
+    """Validate a (possibly very large) document while streaming; return the number of
+    ``member`` elements. libxml2 validates every element; only members reach Python, and each
+    is dropped once read, so memory stays flat."""
     parser_kwargs = {"no_network": True, "resolve_entities": False, "huge_tree": True}
     count = 0
+    source = str(path) if isinstance(path, Path) else path
+    name = path.name if isinstance(path, Path) else "document"
     try:
-        for _, elem in etree.iterparse(str(path), events=("end",), schema=schema,
+        for _, elem in etree.iterparse(source, events=("end",), tag=member, schema=schema,
                                        **parser_kwargs):
             count += 1
-            if elem.getparent() is not None and elem.getparent().getparent() is None:
-                elem.clear(keep_tail=False)
+            elem.clear(keep_tail=False)
+            parent = elem.getparent()
+            if parent is not None:
                 while elem.getprevious() is not None:
-                    del elem.getparent()[0]
+                    del parent[0]
     except etree.XMLSyntaxError as exc:
         errors = [f"line {e.line}: {e.message}" for e in list(exc.error_log)[:max_errors]]
         raise SchemaValidationError(
-            f"{path.name} is not valid against the official schema:\n  "
+            f"{name} is not valid against the official schema:\n  "
             + "\n  ".join(errors or [str(exc)])
         ) from None
     return count
@@ -111,3 +124,67 @@ def validate_tree(doc: etree._Element, schema: etree.XMLSchema, *, name: str) ->
     if not schema.validate(doc):
         errors = [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:20]]
         raise SchemaValidationError(f"{name} is not valid:\n  " + "\n  ".join(errors))
+
+
+class _PipeWriter:
+    """The validator's stdin; once it has stopped (invalid document) further bytes are dropped
+    and its verdict is reported when the pipe is closed."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.closed_early = False
+
+    def write(self, data: bytes) -> int:
+        if not self.closed_early:
+            try:
+                self.stream.write(data)
+            except BrokenPipeError:
+                self.closed_early = True
+        return len(data)
+
+
+@contextmanager
+def validating_pipe(root: Path, imports: Iterable[tuple[str, str]], *, name: str
+                    ) -> Iterator[_PipeWriter]:
+    """Validate a document while it is written: bytes written to the yielded object are
+    parsed and validated by a second process (a second core); raises at the end if invalid."""
+    args = [sys.executable, "-m", "gdi.xsd", str(root)]
+    for ns, loc in sorted(set(imports)):
+        args += [ns, loc]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    writer = _PipeWriter(proc.stdin)
+    ok = False
+    try:
+        yield writer
+        ok = True
+    finally:
+        with suppress(BrokenPipeError):
+            proc.stdin.close()
+        proc.stdin = None  # closed: communicate() only collects the verdict
+        out, err = proc.communicate()
+    if ok and proc.returncode != 0:
+        message = out.decode(errors="replace").strip() or err.decode(errors="replace")[-2000:]
+        if proc.returncode == 3:
+            raise SchemaLoadError(message)
+        raise SchemaValidationError(f"{name}: {message}")
+
+
+def _main(argv: list[str]) -> int:
+    root, pairs = Path(argv[0]), argv[1:]
+    try:
+        schema = schema_for(root, list(zip(pairs[::2], pairs[1::2], strict=True)))
+    except SchemaLoadError as exc:
+        print(exc)
+        return 3
+    try:
+        validate_file(sys.stdin.buffer, schema)
+    except SchemaValidationError as exc:
+        print(exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,15 +1,18 @@
 """Encode a compiled plan as INSPIRE GML 3.2 in a WFS 2.0 ``wfs:FeatureCollection``.
 
-Built with lxml, streamed member by member (``etree.xmlfile``) so a million features need no
-document in memory. This encoder owns its axis order: EPSG:25832 is written easting, northing.
+Built with lxml and streamed (``etree.xmlfile``). For speed at a million features, the member
+element is built once per plan as a *template*: constant parts (assigned values, code list
+values, voids) exist once; for each record only the variable leaves are set (text, href, nil
+attributes), leaves absent for that record are detached, the geometry is rebuilt, and the
+member is serialised. This encoder owns its axis order: EPSG:25832 is easting, northing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -62,85 +65,166 @@ def _geometry(parent: etree._Element, geom: Any, gid: str) -> None:
                 f"{x:.3f} {y:.3f}" for x, y in ring.coords)
 
 
-class _Encoder:
+@dataclass
+class _Slot:
+    """A leaf of the template whose content depends on the record."""
+
+    el: etree._Element
+    parent: etree._Element
+    key: str  # column of the record values
+    kind: str  # reference | text
+    simple: str | None
+    missing: str  # "nilreason" | "nil" | "absent"
+    reason: str
+
+
+class _Template:
     def __init__(self, plan: Plan, namespace: str) -> None:
-        self.plan = plan
-        self.ns = plan.feature.ns
+        ft = plan.feature
+        self.member = etree.Element(f"{{{WFS}}}member", nsmap={
+            "wfs": WFS, ft.prefix: ft.ns, "gml": GML, "base": BASE, "xlink": XLINK, "xsi": XSI})
+        self.feature = etree.SubElement(self.member, f"{{{ft.ns}}}{ft.name}")
+        self.slots: list[_Slot] = []
+        self.local_id: etree._Element | None = None
+        self.geometry: etree._Element | None = None
         self.namespace = namespace
+        self._point: etree._Element | None = None
+        self._pos: etree._Element | None = None
+        self._steps(self.feature, plan.steps)
+        self.order = {id(s.el): i for i, s in enumerate(self.slots)}
 
-    def q(self, step: Step) -> str:
-        return f"{{{step.prop.ns}}}{step.prop.name}"
-
-    def void(self, parent: etree._Element, step: Step, reason: str) -> None:
-        etree.SubElement(parent, self.q(step), {_NIL: "true", "nilReason": VOID_BASE + reason})
-
-    def steps(self, parent: etree._Element, steps: tuple[Step, ...], rec: dict[str, Any]) -> None:
+    def _steps(self, parent: etree._Element, steps: tuple[Step, ...]) -> None:
         for st in steps:
+            q = f"{{{st.prop.ns}}}{st.prop.name}"
             if st.mapping is None:
-                obj_ns, obj_name = st.prop.object_element or (self.ns, st.prop.name)
-                el = etree.SubElement(parent, self.q(st))
-                self.steps(etree.SubElement(el, f"{{{obj_ns}}}{obj_name}"), st.children, rec)
+                obj_ns, obj_name = st.prop.object_element or (st.prop.ns, st.prop.name)
+                el = etree.SubElement(parent, q)
+                self._steps(etree.SubElement(el, f"{{{obj_ns}}}{obj_name}"), st.children)
                 continue
-            self.leaf(parent, st, rec)
+            m = st.mapping
+            op = m.operation
+            if op == "omit":
+                continue
+            el = etree.SubElement(parent, q)
+            if op == "void":
+                el.attrib.update({_NIL: "true", "nilReason": VOID_BASE + (m.void or "Unknown")})
+            elif op == "identifier":
+                ident = etree.SubElement(el, f"{{{BASE}}}Identifier")
+                self.local_id = etree.SubElement(ident, f"{{{BASE}}}localId")
+                etree.SubElement(ident, f"{{{BASE}}}namespace").text = self.namespace
+            elif op == "geometry":
+                self.geometry = el
+            elif op == "value":
+                value = codelist_uri(m.codelist, str(m.value)) if m.codelist else m.value
+                if st.prop.kind == "reference":
+                    el.set(_HREF, str(value))
+                else:
+                    el.text = _text(value, st.prop.simple_type)
+            else:  # field, compute, lifespan: filled per record
+                reason: str
+                if m.nil_reason_if_missing:
+                    missing, reason = "nilreason", m.nil_reason_if_missing
+                elif st.prop.nillable:
+                    missing, reason = "nil", m.void_if_missing
+                else:
+                    missing, reason = "absent", ""
+                key = "begin_lifespan" if op == "lifespan" else st.path
+                kind = "reference" if st.prop.kind == "reference" else "text"
+                self.slots.append(_Slot(el, parent, key, kind, st.prop.simple_type, missing,
+                                        reason))
 
-    def leaf(self, parent: etree._Element, st: Step, rec: dict[str, Any]) -> None:
-        m = st.mapping
-        assert m is not None
-        op = m.operation
-        if op == "omit":
-            return
-        if op == "void":
-            self.void(parent, st, m.void or "Unknown")
-            return
-        if op == "identifier":
-            ident = etree.SubElement(etree.SubElement(parent, self.q(st)), f"{{{BASE}}}Identifier")
-            etree.SubElement(ident, f"{{{BASE}}}localId").text = rec["local_id"]
-            etree.SubElement(ident, f"{{{BASE}}}namespace").text = self.namespace
-            return
-        if op == "geometry":
-            _geometry(etree.SubElement(parent, self.q(st)), rec["__geometry"], rec["__gid"] + ".g")
-            return
-        if op == "lifespan":
-            value: Any = rec["begin_lifespan"]
-        elif op == "value":
-            value = codelist_uri(m.codelist, str(m.value)) if m.codelist else m.value
-        else:
-            value = rec.get(st.path)
-        if value is None:
-            if m.nil_reason_if_missing:
-                etree.SubElement(parent, self.q(st), nilReason=VOID_BASE + m.nil_reason_if_missing)
-            elif st.prop.nillable:
-                self.void(parent, st, m.void_if_missing)
-            return  # optional and absent (required ones were excluded before encoding)
-        if st.prop.kind == "reference":
-            etree.SubElement(parent, self.q(st), {_HREF: str(value)})
-        else:
-            etree.SubElement(parent, self.q(st)).text = _text(value, st.prop.simple_type)
+    def columns(self, data: pd.DataFrame, values: pd.DataFrame) -> list[np.ndarray]:
+        """Per slot, the final text (or href) of every record, None where missing."""
+        out = []
+        for slot in self.slots:
+            col = data[slot.key] if slot.key in data else values[slot.key]
+            present = col.notna().to_numpy(dtype=bool)
+            texts = np.full(len(col), None, dtype=object)
+            simple = slot.simple if slot.kind == "text" else None
+            texts[present] = [_text(v, simple) for v in col[present].tolist()]
+            out.append(texts)
+        return out
 
-    def feature(self, rec: dict[str, Any]) -> etree._Element:
-        ft = self.plan.feature
-        el = etree.Element(f"{{{ft.ns}}}{ft.name}", {_GID: rec["__gid"]},
-                           nsmap={ft.prefix: ft.ns, "gml": GML, "base": BASE, "xlink": XLINK,
-                                  "xsi": XSI})
-        self.steps(el, self.plan.steps, rec)
-        return el
+    def fill(self, i: int, cols: list[np.ndarray], local_id: str, gid: str, geom: Any,
+             pos: str | None) -> list[_Slot]:
+        """Set record ``i``'s values; return the slots detached for this record."""
+        self.feature.set(_GID, gid)
+        if self.local_id is not None:
+            self.local_id.text = local_id
+        if self.geometry is not None:
+            self._set_geometry(geom, gid + ".g", pos)
+        detached = []
+        for slot, col in zip(self.slots, cols, strict=True):
+            value = col[i]
+            el = slot.el
+            if value is None:
+                el.attrib.clear()
+                el.text = None
+                if slot.missing == "nilreason":
+                    el.set("nilReason", VOID_BASE + slot.reason)
+                elif slot.missing == "nil":
+                    el.attrib.update({_NIL: "true", "nilReason": VOID_BASE + slot.reason})
+                else:
+                    slot.parent.remove(el)
+                    detached.append(slot)
+            elif slot.kind == "reference":
+                if el.attrib:
+                    el.attrib.clear()
+                el.set(_HREF, value)
+            else:
+                if el.attrib:
+                    el.attrib.clear()
+                el.text = value
+        return detached
+
+    def _set_geometry(self, geom: Any, gid: str, pos: str | None) -> None:
+        assert self.geometry is not None
+        if pos is not None and self._point is not None and self._pos is not None:
+            self._point.set(_GID, gid)  # points: reuse the element, set id and position
+            self._pos.text = pos
+            return
+        for child in list(self.geometry):
+            self.geometry.remove(child)
+        _geometry(self.geometry, geom, gid)
+        point = self.geometry[0]
+        is_point = point.tag == f"{{{GML}}}Point"
+        self._point, self._pos = (point, point[0]) if is_point else (point, None)
+
+    def restore(self, detached: list[_Slot]) -> None:
+        for slot in detached:  # put absent leaves back in schema order
+            siblings = [s for s in self.slots if s.parent is slot.parent and s.el.getparent()
+                        is not None and self.order[id(s.el)] > self.order[id(slot.el)]]
+            if siblings:
+                siblings[0].el.addprevious(slot.el)
+            else:
+                slot.parent.append(slot.el)
 
 
-def _records(data: pd.DataFrame, values: pd.DataFrame, geometry: np.ndarray, prefix: str
-             ) -> Iterator[dict[str, Any]]:
-    cols = ["local_id", "begin_lifespan"]
-    base = data[cols].to_dict("records")
-    leaf = values.to_dict("records") if len(values.columns) else [{}] * len(base)
-    for b, lv, g in zip(base, leaf, geometry, strict=True):
-        rec = {**b, **lv, "__geometry": g, "__gid": f"{prefix}.{b['local_id']}"}
-        yield rec
+def _positions(geometry: np.ndarray) -> list[str | None]:
+    """``gml:pos`` text of point geometries (None for other types), formatted at once."""
+    kinds = shapely.get_type_id(geometry)
+    x, y = shapely.get_x(geometry), shapely.get_y(geometry)
+    return [f"{a:.3f} {b:.3f}" if k == 0 else None for k, a, b in zip(kinds, x, y, strict=True)]
+
+
+class _Tee:
+    """File-like object writing to several binary streams (the file and the validator)."""
+
+    def __init__(self, *streams: IO[bytes]) -> None:
+        self.streams = streams
+
+    def write(self, data: bytes) -> int:
+        for s in self.streams:
+            s.write(data)
+        return len(data)
 
 
 def write_collection(path: Path, plan: Plan, data: pd.DataFrame, values: pd.DataFrame,
                      geometry: np.ndarray, *, namespace: str, gml_prefix: str,
-                     progress: Any = None) -> int:
-    """Write the members; ``data``/``values``/``geometry`` hold only encodable records."""
-    enc = _Encoder(plan, namespace)
+                     progress: Any = None, also_to: Any = None) -> int:
+    """Write the members; ``data``/``values``/``geometry`` hold only encodable records.
+    ``also_to`` receives the same bytes (a validator reading while the file is written)."""
+    template = _Template(plan, namespace)
     n = len(data)
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     locations = " ".join(f"{ns} {loc}" for ns, loc in schema_imports(plan))
@@ -148,13 +232,20 @@ def write_collection(path: Path, plan: Plan, data: pd.DataFrame, values: pd.Data
              "base": BASE, "xlink": XLINK}
     attrs = {"timeStamp": stamp, "numberMatched": str(n), "numberReturned": str(n),
              f"{{{XSI}}}schemaLocation": locations}
-    with etree.xmlfile(str(path), encoding="utf-8") as xf:
-        xf.write_declaration()
-        with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
-            for rec in _records(data, values, geometry, gml_prefix):
-                member = etree.Element(f"{{{WFS}}}member")
-                member.append(enc.feature(rec))
-                xf.write(member)
-                if progress is not None:
-                    progress.update(1)
+    with path.open("wb") as fh:
+        sink: Any = _Tee(fh, also_to) if also_to is not None else fh
+        with etree.xmlfile(sink, encoding="utf-8", buffered=True) as xf:
+            xf.write_declaration()
+            with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
+                cols = template.columns(data, values)
+                local_ids = data["local_id"].tolist()
+                positions = _positions(geometry)
+                for i, (lid, geom, pos) in enumerate(zip(local_ids, geometry, positions,
+                                                         strict=True)):
+                    detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
+                    xf.write(template.member)
+                    if detached:
+                        template.restore(detached)
+                    if progress is not None and i % 1000 == 999:
+                        progress.update(1000)
     return n
