@@ -174,10 +174,6 @@ class Descriptor(Model):
             raise ValueError(f"publication.title_field '{tf}' is not a public field")
         return self
 
-    def public_fields(self) -> list[str]:
-        """Clean fields that may reach public endpoints, in descriptor order."""
-        return [n for n, f in self.fields.items() if not f.internal]
-
     def internal_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.internal]
 
@@ -187,11 +183,6 @@ def _derived_fields(d: Descriptor) -> set[str]:
 
     base = {"local_id", "begin_lifespan"}
     return base | (set(SPECIES_FIELDS) if d.species else set())
-
-
-def derived_fields(d: Descriptor) -> list[str]:
-    """Fields the pipeline adds to every clean record (public)."""
-    return sorted(_derived_fields(d))
 
 
 def load_descriptor(path: Path, settings: Settings) -> Descriptor:

@@ -25,37 +25,32 @@ def content_hash(data: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
     return pd.util.hash_pandas_object(cols, index=False).to_numpy(dtype=np.uint64)
 
 
-def read_state(release: Path | None) -> dict[str, tuple[int, str]]:
+def read_state(release: Path | None) -> pd.DataFrame:
+    """The previous release's (local_id, hash, begin) table; empty for a first run."""
+    empty = pd.DataFrame({"local_id": pd.Series(dtype=object), "hash": pd.Series(dtype="int64"),
+                          "begin": pd.Series(dtype=object)})
     if release is None or not (release / STATE_FILE).exists():
-        return {}
+        return empty
     with sqlite3.connect(release / STATE_FILE) as con:
-        rows = con.execute("SELECT local_id, hash, begin FROM lifespan").fetchall()
-    return {lid: (int(h), begin) for lid, h, begin in rows}
+        return pd.read_sql_query("SELECT local_id, hash, begin FROM lifespan", con)
 
 
-def assign(data: pd.DataFrame, geometry: np.ndarray, previous: dict[str, tuple[int, str]],
+def assign(data: pd.DataFrame, geometry: np.ndarray, previous: pd.DataFrame,
            now: str) -> tuple[pd.Series, np.ndarray, int]:
     """Begin of lifespan per record; returns (begins, hashes, number unchanged)."""
-    hashes = content_hash(data, geometry)
-    # store as signed 64-bit for SQLite
-    signed = hashes.astype(np.int64)
-    begins = []
-    unchanged = 0
-    for lid, h in zip(data["local_id"], signed, strict=True):
-        prev = previous.get(lid)
-        if prev is not None and prev[0] == int(h):
-            begins.append(prev[1])
-            unchanged += 1
-        else:
-            begins.append(now)
-    return pd.Series(begins, index=data.index, dtype=object), signed, unchanged
+    hashes = content_hash(data, geometry).astype(np.int64)  # signed 64-bit for SQLite
+    current = pd.DataFrame({"local_id": data["local_id"].astype(object).to_numpy(),
+                            "hash": hashes})
+    merged = current.merge(previous, on="local_id", how="left", suffixes=("", "_prev"))
+    same = (merged["hash"] == merged["hash_prev"]).to_numpy(dtype=bool)
+    begins = np.where(same, merged["begin"].to_numpy(dtype=object), now)
+    return pd.Series(begins, index=data.index, dtype=object), hashes, int(same.sum())
 
 
 def write_state(release: Path, local_ids: pd.Series, hashes: np.ndarray, begins: pd.Series
                 ) -> None:
+    frame = pd.DataFrame({"local_id": local_ids.astype(object).to_numpy(), "hash": hashes,
+                          "begin": begins.to_numpy(dtype=object)})
     with sqlite3.connect(release / STATE_FILE) as con:
         con.execute("CREATE TABLE lifespan (local_id TEXT PRIMARY KEY, hash INTEGER, begin TEXT)")
-        con.executemany(
-            "INSERT INTO lifespan VALUES (?, ?, ?)",
-            zip(local_ids.tolist(), (int(h) for h in hashes), begins.tolist(), strict=True),
-        )
+        frame.to_sql("lifespan", con, if_exists="append", index=False, chunksize=100_000)

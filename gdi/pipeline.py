@@ -28,7 +28,7 @@ from gdi.publish import release, store
 from gdi.report import RunReport
 from gdi.settings import Settings
 from gdi.vio import read_source, write_gpkg
-from gdi.xsd import validating_pipe
+from gdi.xsd import StreamValidator
 
 
 def _now() -> str:
@@ -84,12 +84,13 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
                      "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
                      "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
     table = clean(raw, desc)
+    report.source["notes"] = [*raw.notes, *table.notes]
+    del raw  # the clean table holds what is needed from here on
     clock("clean")
     report.transformation["operation"] = crs.transformation_description(
         desc.source.crs, desc.area.crs)
     report.rejections = table.rejections
     report.amendments = table.amendments
-    report.source["notes"] = [*raw.notes, *table.notes]
     report.rejected = len({r["record"] for r in table.rejections})
     report.published = len(table.data)
     if not report.balanced:
@@ -112,13 +113,23 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
     clock("lifespan")
 
     with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
-        gpkg_path = stage / f"{desc.id}.gpkg"
-        _write_public_store(table, desc, gpkg_path)
-        clock("geopackage")
         gml_path = stage / f"{desc.id}.inspire.gml"
-        _write_inspire(table, desc, settings, plan, gml_path, report, quiet)
-        clock("inspire_gml_and_validation")
-        lifespan.write_state(stage, table.data["local_id"], hashes, begins)
+        validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plan), gml_path)
+        try:
+            _write_inspire(table, desc, plan, gml_path, report, quiet)
+            validator.finish_input()
+            clock("inspire_gml")
+            # while the validator reads the last bytes: the public store and the state
+            gpkg_path = stage / f"{desc.id}.gpkg"
+            _write_public_store(table, desc, gpkg_path)
+            lifespan.write_state(stage, table.data["local_id"], hashes, begins)
+            clock("geopackage")
+            validator.verdict()
+            clock("validation_wait")
+        except BaseException:
+            validator.abort()
+            raise
+        report.inspire["valid"] = True
         report.outputs = {"gpkg": gpkg_path.name, "inspire_gml": gml_path.name}
         report.status = "published"
         report.write(stage)
@@ -161,22 +172,19 @@ def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None
         raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
 
 
-def _write_inspire(table: CleanTable, desc: Descriptor, settings: Settings, plan: Any,
-                   path: Path, report: RunReport, quiet: bool) -> None:
+def _write_inspire(table: CleanTable, desc: Descriptor, plan: Any, path: Path,
+                   report: RunReport, quiet: bool) -> None:
     reasons, values = exclusions(plan, table.data)
     ok = pd.isna(pd.Series(reasons)).to_numpy()
     bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
-    # validated while written, by a second process reading the same bytes
-    with bar, validating_pipe(settings.schemas_dir, gml.schema_imports(plan),
-                              name=path.name) as validator:
+    with bar:  # validated while written, by a second process following the file
         members = gml.write_collection(
             path, plan, table.data[ok], values[ok], table.geometry[ok],
-            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar,
-            also_to=validator)
+            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar)
     excluded = Counter(r for r in reasons if r is not None)
     report.inspire = {
         "application_schema": desc.inspire.application_schema,
         "feature_type": f"{plan.feature.prefix}:{plan.feature.name}",
         "members": members, "excluded": int((~ok).sum()), "excluded_reasons": dict(excluded),
-        "valid": True, "unchecked_codelists": list(plan.unchecked_codelists),
+        "valid": False, "unchecked_codelists": list(plan.unchecked_codelists),
     }

@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from gdi.errors import DescriptorError
 
@@ -33,6 +35,7 @@ SPECIES_FIELDS = (
     "species_ref_name",
     "species_qualifier",
 )
+_ARROW_STR = pd.ArrowDtype(pa.string())
 SCHEMES = {
     "eunomen": "http://www.eu-nomen.eu/portal/taxon.php?GUID={}",
     "eunis": "https://eunis.eea.europa.eu/species/{}",
@@ -187,8 +190,10 @@ def load_table(path: Path) -> SpeciesTable:
 def resolve(column: pd.Series, table_path: Path) -> pd.DataFrame:
     """Resolve a column of raw species strings (each distinct string once)."""
     table = load_table(table_path)
-    uniques = column.dropna().unique()
-    resolved = {u: resolve_one(u, table) for u in uniques}
-    none_row = resolve_one(None, table)
-    rows = [resolved.get(v, none_row) if v is not None else none_row for v in column]
-    return pd.DataFrame(rows, index=column.index, columns=list(SPECIES_FIELDS))
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    rows = [resolve_one(str(u), table) for u in uniques] + [resolve_one(None, table)]
+    lookup = pd.DataFrame(rows, columns=list(SPECIES_FIELDS)).astype(_ARROW_STR)
+    codes = np.where(codes < 0, len(rows) - 1, codes)  # missing -> the "no species" row
+    out = lookup.take(codes)
+    out.index = column.index
+    return out

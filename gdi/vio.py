@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyogrio.errors import DataSourceError
@@ -31,7 +32,7 @@ _DBF_TYPED_HEADER = re.compile(r"^\s*([^,]+),[CNDLF](,\d+){1,2}\s*$")
 @dataclass(frozen=True)
 class RawTable:
     path: Path
-    attributes: pd.DataFrame  # object dtype, values as read (str or None)
+    attributes: pd.DataFrame  # Arrow strings, values as read (NA where empty)
     geometry: np.ndarray  # shapely geometries (None where missing), in the source CRS
     record: np.ndarray  # 1-based record numbers in file order
     encoding: str
@@ -77,25 +78,27 @@ def _ogr_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
         ) from None
 
 
+_ARROW_STR = pd.ArrowDtype(pa.string())
+
+
 def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Every attribute as text (Arrow strings), exactly as a person would read it in the file:
+    integral floats without '.0', dates as ISO."""
     out = {}
     for col in df.columns:
         s = df[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[col] = s.astype(object).where(s.notna(), None)
+        if pd.api.types.is_float_dtype(s.dtype):
+            arr = s.to_numpy(dtype=float, na_value=np.nan)
+            whole = np.isfinite(arr) & (np.floor(arr) == arr) & (np.abs(arr) < 2**53)
+            text = s.astype(_ARROW_STR)
+            text[whole] = pd.Series(arr[whole].astype(np.int64), index=s.index[whole]).astype(
+                _ARROW_STR)
+            out[col] = text
+        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+            out[col] = s.dt.strftime("%Y-%m-%d").astype(_ARROW_STR)
         else:
-            out[col] = s.astype(object).where(s.notna(), None).map(
-                lambda v: None if v is None else _num_text(v)
-            )
+            out[col] = s.astype(_ARROW_STR)
     return pd.DataFrame(out, index=df.index)
-
-
-def _num_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, pd.Timestamp | dt.date):
-        return v.strftime("%Y-%m-%d")
-    return str(v)
 
 
 def _finish(path: Path, gdf: pd.DataFrame, geometry: np.ndarray, enc: str, origin: str,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+import threading
+import time
+from collections.abc import Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -126,60 +128,84 @@ def validate_tree(doc: etree._Element, schema: etree.XMLSchema, *, name: str) ->
         raise SchemaValidationError(f"{name} is not valid:\n  " + "\n  ".join(errors))
 
 
-class _PipeWriter:
-    """The validator's stdin; once it has stopped (invalid document) further bytes are dropped
-    and its verdict is reported when the pipe is closed."""
+class _Follow:
+    """A file being written by another process, read as it grows. The writer sends the final
+    size on stdin (or closes stdin without it to abort)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-        self.closed_early = False
+    def __init__(self, path: Path, control: IO[str]) -> None:
+        self.fh = path.open("rb")
+        self.total: int | None = None
+        self.aborted = False
 
-    def write(self, data: bytes) -> int:
-        if not self.closed_early:
-            try:
-                self.stream.write(data)
-            except BrokenPipeError:
-                self.closed_early = True
-        return len(data)
+        def listen() -> None:
+            line = control.readline().strip()
+            if line.isdigit():
+                self.total = int(line)
+            else:
+                self.aborted = True
+
+        threading.Thread(target=listen, daemon=True).start()
+
+    def read(self, n: int = -1) -> bytes:
+        while True:
+            data = self.fh.read(n if n > 0 else 1 << 20)
+            if data:
+                return data
+            if self.aborted:
+                raise SchemaValidationError("writer aborted")
+            if self.total is not None and self.fh.tell() >= self.total:
+                return b""
+            time.sleep(0.002)
 
 
-@contextmanager
-def validating_pipe(root: Path, imports: Iterable[tuple[str, str]], *, name: str
-                    ) -> Iterator[_PipeWriter]:
-    """Validate a document while it is written: bytes written to the yielded object are
-    parsed and validated by a second process (a second core); raises at the end if invalid."""
-    args = [sys.executable, "-m", "gdi.xsd", str(root)]
-    for ns, loc in sorted(set(imports)):
-        args += [ns, loc]
-    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    writer = _PipeWriter(proc.stdin)
-    ok = False
-    try:
-        yield writer
-        ok = True
-    finally:
-        with suppress(BrokenPipeError):
-            proc.stdin.close()
-        proc.stdin = None  # closed: communicate() only collects the verdict
-        out, err = proc.communicate()
-    if ok and proc.returncode != 0:
-        message = out.decode(errors="replace").strip() or err.decode(errors="replace")[-2000:]
-        if proc.returncode == 3:
-            raise SchemaLoadError(message)
-        raise SchemaValidationError(f"{name}: {message}")
+class StreamValidator:
+    """Validate a document while it is written to ``path``: a second process (a second core)
+    follows the file as it grows. :meth:`finish_input` tells it the final size; the caller may
+    do other work while it catches up; :meth:`verdict` waits and raises if invalid."""
+
+    def __init__(self, root: Path, imports: Iterable[tuple[str, str]], path: Path) -> None:
+        path.touch()
+        args = [sys.executable, "-m", "gdi.xsd", str(root), str(path)]
+        for ns, loc in sorted(set(imports)):
+            args += [ns, loc]
+        self.path = path
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+
+    def finish_input(self) -> None:
+        if self.proc.stdin is not None:
+            with suppress(BrokenPipeError):
+                self.proc.stdin.write(f"{self.path.stat().st_size}\n")
+                self.proc.stdin.close()
+            self.proc.stdin = None
+
+    def verdict(self) -> None:
+        self.finish_input()
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            message = out.strip() or err[-2000:]
+            if self.proc.returncode == 3:
+                raise SchemaLoadError(message)
+            raise SchemaValidationError(f"{self.path.name}: {message}")
+
+    def abort(self) -> None:
+        if self.proc.stdin is not None:
+            with suppress(BrokenPipeError):
+                self.proc.stdin.close()
+            self.proc.stdin = None
+        self.proc.kill()
+        self.proc.wait()
 
 
 def _main(argv: list[str]) -> int:
-    root, pairs = Path(argv[0]), argv[1:]
+    root, path, pairs = Path(argv[0]), Path(argv[1]), argv[2:]
     try:
         schema = schema_for(root, list(zip(pairs[::2], pairs[1::2], strict=True)))
     except SchemaLoadError as exc:
         print(exc)
         return 3
     try:
-        validate_file(sys.stdin.buffer, schema)
+        validate_file(_Follow(path, sys.stdin), schema)  # type: ignore[arg-type]
     except SchemaValidationError as exc:
         print(exc)
         return 1

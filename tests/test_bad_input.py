@@ -104,3 +104,21 @@ def test_missing_column_names_descriptor_key(tmp_path: Path, published: Publishe
     desc = _with_source(tmp_path, published, **{f"source: {column}": "source: BAUMARTX"})
     code, err = _run(tmp_path, desc)
     assert code == 2 and "fields.species_text.source" in err and "BAUMARTX" in err
+
+
+def test_constant_of_the_wrong_type_is_a_descriptor_error(tmp_path: Path) -> None:
+    text = TREES.replace("populationSize.upperBound: {value: 1}",
+                         "populationSize.upperBound: {value: many}")
+    code, err = _run(tmp_path, _descriptor(tmp_path, text))
+    assert code == 2 and "'many' is not an xs:integer" in err
+
+
+def test_schema_invalid_output_fails_the_run_and_publishes_nothing(
+        tmp_path: Path, published: Published) -> None:
+    # a text field mapped onto an xs:integer: only the official schema can tell
+    desc = _with_source(tmp_path, published, **{
+        "populationSize.upperBound: {value: 1}": "populationSize.upperBound: {field: street}"})
+    code, err = _run(tmp_path, desc)
+    assert code == 2 and "not valid against the official schema" in err and "upperBound" in err
+    releases = tmp_path / "data" / "publish" / "trees" / "releases"
+    assert not releases.exists() or not any(releases.iterdir())

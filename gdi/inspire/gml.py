@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,9 +40,10 @@ def schema_imports(plan: Plan) -> list[tuple[str, str]]:
 def _text(value: Any, simple: str | None) -> str:
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    if simple in {"integer", "int", "long"}:
+    if simple in {"integer", "int", "long"} and isinstance(value, int | float | np.number) \
+            and float(value).is_integer():
         return str(int(value))
-    return str(value)
+    return str(value)  # anything else as it is: the schema validation judges it
 
 
 def _geometry(parent: etree._Element, geom: Any, gid: str) -> None:
@@ -207,23 +208,10 @@ def _positions(geometry: np.ndarray) -> list[str | None]:
     return [f"{a:.3f} {b:.3f}" if k == 0 else None for k, a, b in zip(kinds, x, y, strict=True)]
 
 
-class _Tee:
-    """File-like object writing to several binary streams (the file and the validator)."""
-
-    def __init__(self, *streams: IO[bytes]) -> None:
-        self.streams = streams
-
-    def write(self, data: bytes) -> int:
-        for s in self.streams:
-            s.write(data)
-        return len(data)
-
-
 def write_collection(path: Path, plan: Plan, data: pd.DataFrame, values: pd.DataFrame,
                      geometry: np.ndarray, *, namespace: str, gml_prefix: str,
-                     progress: Any = None, also_to: Any = None) -> int:
-    """Write the members; ``data``/``values``/``geometry`` hold only encodable records.
-    ``also_to`` receives the same bytes (a validator reading while the file is written)."""
+                     progress: Any = None) -> int:
+    """Write the members; ``data``/``values``/``geometry`` hold only encodable records."""
     template = _Template(plan, namespace)
     n = len(data)
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -232,20 +220,18 @@ def write_collection(path: Path, plan: Plan, data: pd.DataFrame, values: pd.Data
              "base": BASE, "xlink": XLINK}
     attrs = {"timeStamp": stamp, "numberMatched": str(n), "numberReturned": str(n),
              f"{{{XSI}}}schemaLocation": locations}
-    with path.open("wb") as fh:
-        sink: Any = _Tee(fh, also_to) if also_to is not None else fh
-        with etree.xmlfile(sink, encoding="utf-8", buffered=True) as xf:
-            xf.write_declaration()
-            with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
-                cols = template.columns(data, values)
-                local_ids = data["local_id"].tolist()
-                positions = _positions(geometry)
-                for i, (lid, geom, pos) in enumerate(zip(local_ids, geometry, positions,
-                                                         strict=True)):
-                    detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
-                    xf.write(template.member)
-                    if detached:
-                        template.restore(detached)
-                    if progress is not None and i % 1000 == 999:
-                        progress.update(1000)
+    with path.open("wb") as fh, etree.xmlfile(fh, encoding="utf-8", buffered=True) as xf:
+        xf.write_declaration()
+        with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
+            cols = template.columns(data, values)
+            local_ids = data["local_id"].tolist()
+            positions = _positions(geometry)
+            for i, (lid, geom, pos) in enumerate(zip(local_ids, geometry, positions,
+                                                     strict=True)):
+                detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
+                xf.write(template.member)
+                if detached:
+                    template.restore(detached)
+                if progress is not None and i % 1000 == 999:
+                    progress.update(1000)
     return n

@@ -122,8 +122,21 @@ def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
     return Plan(ft, steps, unchecked, lists)
 
 
+_SIMPLE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "double": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "date": lambda v: bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v))),
+    "dateTime": lambda v: bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})?",
+                                            str(v))),
+}
+
+
 def _check(p: Prop, m: PropertyMap, path: str, where: str) -> None:
     op = m.operation
+    check = _SIMPLE_CHECKS.get(p.simple_type or "")
+    if op == "value" and p.kind == "simple" and check and not check(m.value):
+        raise DescriptorError(f"{where}.{path}: {m.value!r} is not an xs:{p.simple_type}")
     if op == "void" and not p.nillable:
         raise DescriptorError(f"{where}.{path}: the schema does not allow nil here; map it")
     if m.nil_reason_if_missing and p.kind != "reference":

@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from gdi import crs
-from gdi.descriptor import Descriptor, all_descriptors, derived_fields, load_descriptor
+from gdi.descriptor import Descriptor, all_descriptors, load_descriptor
 from gdi.errors import DescriptorError
 from gdi.publish import release
 from gdi.publish.store import open_layer
@@ -92,10 +92,6 @@ def render(settings: Settings) -> dict[str, Any]:
         message = getattr(exc, "message", str(exc)).splitlines()[0]
         raise DescriptorError(f"{base_cfg}: invalid pygeoapi configuration: {message}") from None
     return cfg
-
-
-def public_columns(desc: Descriptor) -> list[str]:
-    return [*desc.public_fields(), *derived_fields(desc)]
 
 
 def _local_component(url: str) -> tuple[str, str]:

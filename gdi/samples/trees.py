@@ -165,7 +165,6 @@ def _mess(rng: np.random.Generator, df: pd.DataFrame, gx: np.ndarray, gy: np.nda
     far = pick(0.0005)  # Hannover, outside the city
     gx[far], gy[far] = 3550000.0, 5804000.0
     twice = pick(0.002)  # the same record exported twice
-    for i in twice:
-        j = (i + 7) % n
-        df.loc[j, :] = df.loc[i, :].to_numpy()
-        gx[j], gy[j] = gx[i], gy[i]
+    copies = (twice + 7) % n
+    df.iloc[copies] = df.iloc[twice].to_numpy()
+    gx[copies], gy[copies] = gx[twice], gy[twice]
