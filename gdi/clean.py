@@ -80,8 +80,8 @@ def clean(raw: RawTable, desc: Descriptor) -> CleanTable:
                 hint="columns are: " + ", ".join(map(str, raw.attributes.columns)),
             )
         text = normalise_text(raw.attributes[spec.source], spec.nulls)
-        trimmed = int((raw.attributes[spec.source].astype("string") != text.astype("string"))
-                      .fillna(False).sum())
+        before = raw.attributes[spec.source]
+        trimmed = int(((before != text) | (before.notna() & text.isna())).fillna(False).sum())
         if trimmed:
             notes.append(f"{name}: {trimmed} values with blanks or null markers normalised")
         shown = text.where(text.isna(), REDACTED) if spec.internal else text

@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 from tqdm import tqdm
 
@@ -139,6 +140,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
     (final / "report.json").write_text(report.to_json(), encoding="utf-8")
 
 
+_ARROW_STR = pd.ArrowDtype(pa.string())
 _DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
 
 
@@ -155,7 +157,7 @@ def public_frame(table: CleanTable, desc: Descriptor) -> gpd.GeoDataFrame:
             frame[c] = pd.to_datetime(frame[c], format="%Y-%m-%d").dt.date.astype(object)
             frame[c] = frame[c].where(frame[c].notna(), None)
         else:
-            frame[c] = frame[c].astype("string")
+            frame[c] = frame[c].astype(_ARROW_STR)
     return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.area.crs)
 
 

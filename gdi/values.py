@@ -26,8 +26,8 @@ def normalise_text(raw: pd.Series, nulls: tuple[str, ...]) -> pd.Series:
     """Strip white space (also inside: runs collapse to one space); null markers become None."""
     s = raw.astype(_ARROW_STR).str.replace(r"\s+", " ", regex=True).str.strip()  # C (Arrow)
     null_set = {n.lower() for n in nulls}
-    is_null = s.isna() | s.str.lower().isin(null_set)
-    return s.astype(object).where(~is_null.to_numpy(dtype=bool), None)
+    is_null = (s.isna() | s.str.lower().isin(null_set)).fillna(True).to_numpy(dtype=bool)
+    return s.where(~is_null)  # Arrow strings, NA where empty: no Python object per value
 
 
 def _present(s: pd.Series) -> np.ndarray:
@@ -39,7 +39,7 @@ def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    text = s.astype("string")
+    text = s.astype(_ARROW_STR)
     ok_shape = text.str.match(_NUMBER).fillna(False).to_numpy(dtype=bool)
     comma = text.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
     german = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
@@ -61,7 +61,7 @@ _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d")
 
 
 def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    text = s.astype("string").str.slice(0, 10)
+    text = s.astype(_ARROW_STR).str.slice(0, 10)
     result = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     for fmt in _DATE_FORMATS:
         todo = result.isna() & text.notna()
@@ -74,7 +74,7 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def parse_boolean(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    low = s.astype("string").str.lower()
+    low = s.astype(_ARROW_STR).str.lower()
     values = pd.Series(pd.NA, index=s.index, dtype="boolean")
     values[low.isin(_TRUE).fillna(False)] = True
     values[low.isin(_FALSE).fillna(False)] = False
