@@ -33,8 +33,8 @@ class I18n(Model):
 class CsvSpec(Model):
     delimiter: Literal["auto", ";", ",", "\t"] = "auto"
     decimal: Literal[".", ","] = "."
-    x: str = Field(description="column holding the easting (whatever its position or name)")
-    y: str = Field(description="column holding the northing")
+    x: str | None = Field(None, description="column of the easting (any position or name)")
+    y: str | None = Field(None, description="column of the northing; none: a table")
 
 
 class SourceSpec(Model):

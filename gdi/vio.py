@@ -39,6 +39,7 @@ class RawTable:
     encoding_origin: str  # ".cpg", "descriptor", "detected"
     source_date: str
     notes: list[str] = field(default_factory=list)
+    geometry_notes: dict[int, str] = field(default_factory=dict)  # row index -> repair note
 
     def __len__(self) -> int:
         return len(self.record)
@@ -64,11 +65,12 @@ def _mtime(path: Path) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _ogr_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
+def _ogr_read(path: Path, **kwargs: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Attributes (Arrow-typed) and the geometry as WKB (None for a table without geometry)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return pyogrio.read_dataframe(path, use_arrow=True, **kwargs)
+            meta, table = pyogrio.read_arrow(path, **kwargs)
     except DataSourceError as exc:
         raise SourceError(f"{path}: not a readable vector file: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -76,6 +78,30 @@ def _ogr_read(path: Path, **kwargs: Any) -> gpd.GeoDataFrame:
             f"{path}: bytes do not decode as {kwargs.get('encoding')}: {exc.reason}",
             hint="set source.encoding in the descriptor to the export's code page",
         ) from None
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    wkb = None
+    if geom_col in table.column_names:
+        wkb = np.asarray(table.column(geom_col).to_pylist(), dtype=object)
+        table = table.drop_columns([geom_col])
+    attrs = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return attrs, wkb
+
+
+def _geometries(wkb: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+    """Shapely geometries; a geometry GEOS cannot build as written (a ring not closed) is
+    repaired by closing it, and noted, so cleaning can report it."""
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    missing = np.array([g is None for g in geoms], dtype=bool)
+    given = np.array([b is not None for b in wkb], dtype=bool)
+    broken = np.flatnonzero(missing & given)
+    notes: dict[int, str] = {}
+    if len(broken):
+        fixed = shapely.from_wkb(wkb[broken], on_invalid="fix")
+        for i, g in zip(broken.tolist(), fixed, strict=True):
+            geoms[i] = g
+            notes[i] = ("ring not closed; closed when read" if g is not None
+                        else "geometry not readable")
+    return np.asarray(geoms, dtype=object), notes
 
 
 _ARROW_STR = pd.ArrowDtype(pa.string())
@@ -101,10 +127,10 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def _finish(path: Path, gdf: pd.DataFrame, geometry: np.ndarray, enc: str, origin: str,
-            notes: list[str]) -> RawTable:
-    attrs = _as_text(pd.DataFrame(gdf.drop(columns="geometry", errors="ignore")))
-    attrs = attrs.reset_index(drop=True)
+def _finish(path: Path, attrs: pd.DataFrame, geometry: np.ndarray,
+            geometry_notes: dict[int, str], enc: str, origin: str, notes: list[str]
+            ) -> RawTable:
+    attrs = _as_text(attrs).reset_index(drop=True)
     return RawTable(
         path=path,
         attributes=attrs,
@@ -114,6 +140,7 @@ def _finish(path: Path, gdf: pd.DataFrame, geometry: np.ndarray, enc: str, origi
         encoding_origin=origin,
         source_date=_mtime(path),
         notes=notes,
+        geometry_notes=geometry_notes,
     )
 
 
@@ -131,15 +158,15 @@ def _read_shapefile(spec: SourceSpec) -> RawTable:
     else:
         enc, origin = detect(sample), "detected"
     check_declared(sample, enc, where=f"{dbf} (encoding from {origin})")
-    gdf = _ogr_read(path, encoding=enc)
-    geom = np.asarray(gdf.geometry.values, dtype=object)
-    return _finish(path, gdf, geom, enc, origin, [])
+    attrs, wkb = _ogr_read(path, encoding=enc)
+    geom, geom_notes = _geometries(wkb if wkb is not None else np.full(len(attrs), None))
+    return _finish(path, attrs, geom, geom_notes, enc, origin, [])
 
 
 def _read_generic(spec: SourceSpec) -> RawTable:
-    gdf = _ogr_read(spec.path, layer=spec.layer)
-    geom = np.asarray(gdf.geometry.values, dtype=object)
-    return _finish(spec.path, gdf, geom, "utf-8", "format", [])
+    attrs, wkb = _ogr_read(spec.path, layer=spec.layer)
+    geom, geom_notes = _geometries(wkb if wkb is not None else np.full(len(attrs), None))
+    return _finish(spec.path, attrs, geom, geom_notes, "utf-8", "format", [])
 
 
 def _read_csv(spec: SourceSpec) -> RawTable:
@@ -164,7 +191,7 @@ def _read_csv(spec: SourceSpec) -> RawTable:
         "KEEP_GEOM_COLUMNS": "YES",
         "HEADERS": "YES",
     }
-    gdf = _ogr_read(path, encoding=enc, **{"open_options": opts})
+    gdf, _ = _ogr_read(path, encoding=enc, **{"open_options": opts})
     renamed = {}
     for col in gdf.columns:
         m = _DBF_TYPED_HEADER.match(str(col))
@@ -174,18 +201,19 @@ def _read_csv(spec: SourceSpec) -> RawTable:
         notes.append(
             f"header carries DBF field types; names taken before the comma ({len(renamed)})")
         gdf = gdf.rename(columns=renamed)
-    for col in (spec.csv.x, spec.csv.y):
-        if col not in gdf.columns:
-            raise SourceError(
-                f"{path}: coordinate column '{col}' not found",
-                hint=f"columns are: {', '.join(map(str, gdf.columns))}",
-            )
-    x = _parse_decimal(gdf[spec.csv.x], spec.csv.decimal)
-    y = _parse_decimal(gdf[spec.csv.y], spec.csv.decimal)
-    ok = np.isfinite(x) & np.isfinite(y)
     geom = np.full(len(gdf), None, dtype=object)
-    geom[ok] = shapely.points(x[ok], y[ok])
-    return _finish(path, gdf, geom, enc, origin, notes)
+    if spec.csv.x is not None and spec.csv.y is not None:
+        for col in (spec.csv.x, spec.csv.y):
+            if col not in gdf.columns:
+                raise SourceError(
+                    f"{path}: coordinate column '{col}' not found",
+                    hint=f"columns are: {', '.join(map(str, gdf.columns))}",
+                )
+        x = _parse_decimal(gdf[spec.csv.x], spec.csv.decimal)
+        y = _parse_decimal(gdf[spec.csv.y], spec.csv.decimal)
+        ok = np.isfinite(x) & np.isfinite(y)
+        geom[ok] = shapely.points(x[ok], y[ok])
+    return _finish(path, gdf, geom, {}, enc, origin, notes)
 
 
 def _parse_decimal(s: pd.Series, decimal: str) -> np.ndarray:
