@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gdi import crs
+from gdi import geometry
 from gdi.descriptor import Descriptor
 from gdi.errors import DescriptorError
 from gdi.species import resolve as resolve_species
@@ -65,7 +65,21 @@ class CleanTable:
     notes: list[str]
 
 
-def clean(raw: RawTable, desc: Descriptor) -> CleanTable:
+def _compute(values: pd.Series, ref: str, where: str) -> tuple[pd.Series, np.ndarray]:
+    """Apply a descriptor's pure function to each distinct value; None means invalid."""
+    from gdi.inspire.plan import load_function
+
+    fn = load_function(ref, where)
+    present = values.notna().to_numpy(dtype=bool)
+    mapping = {v: fn(v) for v in values[present].unique()}
+    out = values.astype(object).map(lambda v: None if v is None or v is pd.NA else mapping[v])
+    bad = present & out.isna().to_numpy(dtype=bool)
+    return out.where(out.notna(), None), bad
+
+
+def clean(raw: RawTable, desc: Descriptor,
+          known_ids: dict[str, set[str]] | None = None) -> CleanTable:
+    """``known_ids``: the published local ids of datasets this one references."""
     n = len(raw)
     problems = Problems(raw.path.name)
     reject = np.zeros(n, dtype=bool)
@@ -79,23 +93,29 @@ def clean(raw: RawTable, desc: Descriptor) -> CleanTable:
                 f"{raw.path.name}",
                 hint="columns are: " + ", ".join(map(str, raw.attributes.columns)),
             )
-        text = normalise_text(raw.attributes[spec.source], spec.nulls)
+        source = raw.attributes[spec.source]
+        if spec.multi:  # "Kleinkinder\r\nSchulkinder" -> "Kleinkinder; Schulkinder"
+            source = source.str.replace(r"\s*[\r\n;,]+\s*", "; ", regex=True).str.strip("; ")
+        text = normalise_text(source, spec.nulls)
         before = raw.attributes[spec.source]
         trimmed = int(((before != text) | (before.notna() & text.isna())).fillna(False).sum())
         if trimmed:
             notes.append(f"{name}: {trimmed} values with blanks or null markers normalised")
         shown = text.where(text.isna(), REDACTED) if spec.internal else text
         values, bad = PARSERS[spec.type](text)
-        bad_range = out_of_range(values, spec.min, spec.max) & ~bad
-        invalid = bad | bad_range
-        reason = f"not a valid {spec.type}"
+        bad_fn = np.zeros(n, dtype=bool)
+        if spec.compute:
+            values, bad_fn = _compute(values, spec.compute, f"{desc.path}: fields.{name}")
+            bad_fn &= ~bad
+        bad_range = out_of_range(values, spec.min, spec.max) & ~bad & ~bad_fn
+        invalid = bad | bad_fn | bad_range
+        kind = "rejected" if spec.on_invalid == "reject" else "set to null"
         range_reason = f"outside the plausible range [{spec.min}, {spec.max}]"
         if spec.unit:
             range_reason += f" {spec.unit}"
-        kind = "rejected" if spec.on_invalid == "reject" else "set to null"
-        target = problems
-        target.add(bad, rec, name, shown, reason, kind)
-        target.add(bad_range, rec, name, shown, range_reason, kind)
+        problems.add(bad, rec, name, shown, f"not a valid {spec.type}", kind)
+        problems.add(bad_fn, rec, name, shown, f"not a valid {name}", kind)
+        problems.add(bad_range, rec, name, shown, range_reason, kind)
         if spec.on_invalid == "reject":
             reject |= invalid
         else:
@@ -104,66 +124,40 @@ def clean(raw: RawTable, desc: Descriptor) -> CleanTable:
             missing = values.isna().to_numpy(dtype=bool) & ~invalid
             problems.add(missing, rec, name, None, "required value missing", "rejected")
             reject |= missing
+        if spec.references:
+            ids = (known_ids or {}).get(spec.references, set())
+            orphan = values.notna().to_numpy(dtype=bool) & ~values.astype(object).isin(
+                ids).to_numpy(dtype=bool) & ~reject
+            problems.add(orphan, rec, name, shown,
+                         f"no published record of '{spec.references}' with this id", "rejected")
+            reject |= orphan
         cols[name] = values
     data = pd.DataFrame(cols)
+    for rule in desc.exclude:
+        hit = data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool) & ~reject
+        problems.add(hit, rec, rule.field, data[rule.field], rule.reason, "rejected")
+        reject |= hit
 
-    x, y, geo_reject = _positions(raw, desc, problems)
-    reject |= geo_reject
+    if desc.area is None:  # a plain table (e.g. equipment of a playground)
+        geom = np.full(n, None, dtype=object)
+    else:
+        geom, geo_reject = geometry.check(raw.geometry, rec, raw.geometry_notes,
+                                          desc.source.crs, desc.area, problems.add)
+        reject |= geo_reject
     if desc.species:
         data = data.join(resolve_species(data[desc.species.field], desc.species.table))
     keep = ~reject
-    data, x, y, rec_kept = data[keep].reset_index(drop=True), x[keep], y[keep], rec[keep]
+    data, geom, rec_kept = data[keep].reset_index(drop=True), geom[keep], rec[keep]
+    anchor = shapely.point_on_surface(geom)
+    x, y = shapely.get_x(anchor), shapely.get_y(anchor)
     local_id, dup_reject = _local_ids(data, x, y, rec_kept, desc, problems)
     keep2 = ~dup_reject
     data = data[keep2].reset_index(drop=True)
     data.insert(0, "local_id", local_id[keep2])
     rejections = [r for r in problems.rows if r["kind"] == "rejected"]
     amendments = [r for r in problems.rows if r["kind"] != "rejected"]
-    geometry = shapely.points(x[keep2], y[keep2])
-    return CleanTable(data, np.asarray(geometry, dtype=object), rec_kept[keep2], rejections,
+    return CleanTable(data, np.asarray(geom[keep2], dtype=object), rec_kept[keep2], rejections,
                       amendments, notes)
-
-
-def _positions(raw: RawTable, desc: Descriptor, problems: Problems
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    geom = raw.geometry
-    rec = raw.record
-    missing = shapely.is_missing(geom) | shapely.is_empty(geom)
-    sx = np.full(len(geom), np.nan)
-    sy = np.full(len(geom), np.nan)
-    pts = ~missing
-    if pts.any():
-        sx[pts] = shapely.get_x(list(geom[pts]))
-        sy[pts] = shapely.get_y(list(geom[pts]))
-    missing |= ~(np.isfinite(sx) & np.isfinite(sy)) | ((sx == 0) & (sy == 0))
-    problems.add(missing, rec, "geometry", None, "coordinates missing", "rejected")
-    src, dst = desc.source.crs, desc.area.crs
-    x, y = crs.transform_xy(sx, sy, src, dst)
-    minx, miny, maxx, maxy = desc.area.bbox
-
-    def inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return (a >= minx) & (a <= maxx) & (b >= miny) & (b <= maxy)
-
-    outside = ~missing & ~inside(x, y)
-    swapped = np.zeros(len(geom), dtype=bool)
-    if outside.any():
-        wx, wy = crs.transform_xy(sy[outside], sx[outside], src, dst)
-        ok = inside(wx, wy)
-        swapped[np.flatnonzero(outside)[ok]] = True
-        x[swapped], y[swapped] = wx[ok], wy[ok]
-    shown = np.array([f"{a:.2f} {b:.2f}" for a, b in zip(sx, sy, strict=True)], dtype=object)
-    if desc.area.swapped == "swap":
-        problems.add(swapped, rec, "geometry", shown, "easting and northing swapped; swapped back",
-                     "amended")
-        bad_swap = np.zeros(len(geom), dtype=bool)
-    else:
-        problems.add(swapped, rec, "geometry", shown, "easting and northing swapped", "rejected")
-        bad_swap = swapped
-    far = outside & ~swapped
-    problems.add(far, rec, "geometry", shown, "position outside the area of the dataset",
-                 "rejected")
-    return x, y, missing | far | bad_swap
 
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",

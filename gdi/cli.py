@@ -136,12 +136,16 @@ def serve(settings: Settings, port: int | None, check: bool) -> None:
 def check(settings: Settings, dataset: str) -> None:
     """Validate a descriptor and its INSPIRE mapping without running it."""
     from gdi.descriptor import find_descriptor, load_descriptor
-    from gdi.inspire.plan import compile_plan
+    from gdi.inspire.codelists import from_settings
+    from gdi.inspire.plan import compile_plans
 
     desc = load_descriptor(find_descriptor(dataset, settings), settings)
-    plan = compile_plan(desc, settings.schemas_dir, settings.shared_dir / "inspire-codelists")
+    if desc.inspire is None:
+        click.echo(f"{desc.id}: descriptor valid (not an INSPIRE dataset)")
+        return
+    plan, dataset_plan = compile_plans(desc, settings.schemas_dir, from_settings(settings))
     click.echo(f"{desc.id}: descriptor valid; {plan.feature.prefix}:{plan.feature.name} fully "
-               f"mapped")
+               f"mapped" + (f", with {dataset_plan.feature.name}" if dataset_plan else ""))
     if plan.unchecked_codelists:
         click.echo("  code lists not available offline (values unchecked): "
                    + ", ".join(plan.unchecked_codelists))

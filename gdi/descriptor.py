@@ -63,6 +63,21 @@ class FieldSpec(Model):
     nulls: tuple[str, ...] = ("", "-", "--", "n/a", "k.A.", "unbekannt")
     unit: str | None = None
     title: I18n | None = None
+    # a small pure function (transforms.<module>:<name>) normalising each parsed value;
+    # returning None for a value means "not valid" (handled by on_invalid)
+    compute: str | None = None
+    # several values in one cell (line breaks, ';', ','): stored as "a; b"
+    multi: bool = False
+    # the value must be the local id of a published record of another dataset
+    references: str | None = None
+
+
+class ExcludeRule(Model):
+    """Records that are read but deliberately not published (e.g. retired playgrounds)."""
+
+    field: str
+    values: tuple[str, ...]
+    reason: str
 
 
 class AreaSpec(Model):
@@ -86,7 +101,7 @@ class PropertyMap(Model):
 
     field: str | None = None
     value: Any = None
-    codelist: str | None = None
+    codelist: str | None = None  # an INSPIRE list, or "city:<Name>" for a city extension list
     map: dict[str, str] | None = None
     compute: str | None = None
     args: tuple[str, ...] = ()
@@ -99,6 +114,7 @@ class PropertyMap(Model):
     identifier: bool = False
     geometry: bool = False
     lifespan: Literal["begin"] | None = None
+    dataset_ref: bool = False  # a reference to the data set feature of the collection
 
     @model_validator(mode="after")
     def _one_operation(self) -> PropertyMap:
@@ -111,11 +127,12 @@ class PropertyMap(Model):
             self.identifier,
             self.geometry,
             self.lifespan is not None,
+            self.dataset_ref,
         ]
         if sum(ops) != 1:
             raise ValueError(
                 "give exactly one of field, value, compute, void, omit, identifier, "
-                "geometry, lifespan"
+                "geometry, lifespan, dataset_ref"
             )
         if self.map is not None and self.field is None:
             raise ValueError("'map' classifies a 'field'; name the field")
@@ -126,7 +143,18 @@ class PropertyMap(Model):
         for name in ("field", "value", "compute", "void", "omit", "lifespan"):
             if getattr(self, name) is not None:
                 return name
+        if self.dataset_ref:
+            return "dataset_ref"
         return "identifier" if self.identifier else "geometry"
+
+
+class DatasetFeatureSpec(Model):
+    """The data set feature written once before the members (e.g. ExistingLandUseDataSet);
+    its geometry is the convex hull of all members, its version the newest member's."""
+
+    feature_type: str
+    local_id: str
+    mapping: dict[str, PropertyMap]
 
 
 class InspireSpec(Model):
@@ -134,6 +162,7 @@ class InspireSpec(Model):
     feature_type: str
     namespace: str
     mapping: dict[str, PropertyMap]
+    dataset: DatasetFeatureSpec | None = None
 
 
 class PublicationSpec(Model):
@@ -143,6 +172,8 @@ class PublicationSpec(Model):
     keywords: tuple[str, ...] = ()
     title_field: str | None = None
     view_layer: str | None = None
+    # CRS84 extent for a table without geometry (a collection needs one)
+    extent: tuple[float, float, float, float] | None = None
 
 
 class Descriptor(Model):
@@ -150,10 +181,11 @@ class Descriptor(Model):
     title: I18n
     source: SourceSpec
     fields: dict[str, FieldSpec]
-    area: AreaSpec
+    area: AreaSpec | None = None  # none: a table without geometry
     duplicates: DuplicatesSpec
     species: SpeciesSpec | None = None
-    inspire: InspireSpec
+    exclude: tuple[ExcludeRule, ...] = ()
+    inspire: InspireSpec | None = None  # none: published, but not an INSPIRE dataset
     publication: PublicationSpec
     path: Path = Path()
 
@@ -165,14 +197,26 @@ class Descriptor(Model):
                 raise ValueError(f"duplicates.key names unknown field '{k}'")
         if self.species and self.species.field not in self.fields:
             raise ValueError(f"species.field names unknown field '{self.species.field}'")
-        for prop, pm in self.inspire.mapping.items():
-            for name in (pm.field, *pm.args):
-                if name is not None and name not in known:
-                    raise ValueError(f"inspire.mapping.{prop} names unknown field '{name}'")
+        for rule in self.exclude:
+            if rule.field not in self.fields:
+                raise ValueError(f"exclude names unknown field '{rule.field}'")
+        maps = [] if self.inspire is None else [self.inspire.mapping]
+        if self.inspire is not None and self.inspire.dataset is not None:
+            maps.append(self.inspire.dataset.mapping)
+        for mapping in maps:
+            for prop, pm in mapping.items():
+                for name in (pm.field, *pm.args):
+                    if name is not None and name not in known:
+                        raise ValueError(f"inspire.mapping.{prop} names unknown field '{name}'")
         tf = self.publication.title_field
         if tf and (tf not in known or self.fields.get(tf, FieldSpec(source="")).internal):
             raise ValueError(f"publication.title_field '{tf}' is not a public field")
         return self
+
+    @property
+    def storage_crs(self) -> str:
+        """CRS of the published store and the INSPIRE GML (that of the area check)."""
+        return self.area.crs if self.area else "EPSG:25832"
 
     def internal_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.internal]

@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import shapely
 from tqdm import tqdm
 
 from gdi import crs, lifespan
 from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError
-from gdi.inspire import gml
-from gdi.inspire.plan import compile_plan, exclusions
+from gdi.inspire import codelists, gml
+from gdi.inspire.plan import Plan, compile_plans, exclusions
 from gdi.publish import release, store
 from gdi.report import RunReport
 from gdi.settings import Settings
@@ -71,7 +73,8 @@ def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False) ->
 
 
 def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -> None:
-    plan = compile_plan(desc, settings.schemas_dir, settings.shared_dir / "inspire-codelists")
+    plans = (compile_plans(desc, settings.schemas_dir, codelists.from_settings(settings))
+             if desc.inspire else None)
     src_crs = crs.parse_crs(desc.source.crs)
     if crs.needs_grid(src_crs):
         grid_dir = crs.use_grids(settings.grid_search_path())
@@ -84,12 +87,13 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
     report.source = {"path": str(raw.path), "format": desc.source.format,
                      "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
                      "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
-    table = clean(raw, desc)
+    table = clean(raw, desc, _referenced_ids(desc, settings))
     report.source["notes"] = [*raw.notes, *table.notes]
     del raw  # the clean table holds what is needed from here on
     clock("clean")
-    report.transformation["operation"] = crs.transformation_description(
-        desc.source.crs, desc.area.crs)
+    if desc.area is not None:
+        report.transformation["operation"] = crs.transformation_description(
+            desc.source.crs, desc.storage_crs)
     report.rejections = table.rejections
     report.amendments = table.amendments
     report.rejected = len({r["record"] for r in table.rejections})
@@ -115,23 +119,29 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
 
     with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
         gml_path = stage / f"{desc.id}.inspire.gml"
-        validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plan), gml_path)
+        gpkg_path = stage / f"{desc.id}.gpkg"
+        report.outputs = {"gpkg": gpkg_path.name}
+        validator = None
         try:
-            _write_inspire(table, desc, plan, gml_path, report, quiet)
-            validator.finish_input()
-            clock("inspire_gml")
+            if plans is not None:
+                validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plans[0]),
+                                            gml_path)
+                _write_inspire(table, desc, plans, gml_path, report, quiet)
+                validator.finish_input()
+                report.outputs["inspire_gml"] = gml_path.name
+                clock("inspire_gml")
             # while the validator reads the last bytes: the public store and the state
-            gpkg_path = stage / f"{desc.id}.gpkg"
             _write_public_store(table, desc, gpkg_path)
             lifespan.write_state(stage, table.data["local_id"], hashes, begins)
             clock("geopackage")
-            validator.verdict()
-            clock("validation_wait")
+            if validator is not None:
+                validator.verdict()
+                report.inspire["valid"] = True
+                clock("validation_wait")
         except BaseException:
-            validator.abort()
+            if validator is not None:
+                validator.abort()
             raise
-        report.inspire["valid"] = True
-        report.outputs = {"gpkg": gpkg_path.name, "inspire_gml": gml_path.name}
         report.status = "published"
         report.write(stage)
         final = release.promote(settings.publish_dir, desc.id, stage, report.run_id,
@@ -158,7 +168,7 @@ def public_frame(table: CleanTable, desc: Descriptor) -> gpd.GeoDataFrame:
             frame[c] = frame[c].where(frame[c].notna(), None)
         else:
             frame[c] = frame[c].astype(_ARROW_STR)
-    return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.area.crs)
+    return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.storage_crs)
 
 
 def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
@@ -174,19 +184,55 @@ def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None
         raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
 
 
-def _write_inspire(table: CleanTable, desc: Descriptor, plan: Any, path: Path,
-                   report: RunReport, quiet: bool) -> None:
+def _referenced_ids(desc: Descriptor, settings: Settings) -> dict[str, set[str]]:
+    """Published local ids of the datasets this one references (run those first)."""
+    out: dict[str, set[str]] = {}
+    for spec in desc.fields.values():
+        if spec.references and spec.references not in out:
+            live = release.current(settings.publish_dir, spec.references)
+            if live is None:
+                raise PublicationError(
+                    f"{desc.id} references '{spec.references}', which is not published",
+                    hint=f"run 'gdi run {spec.references}' first (or 'gdi run --all')")
+            con, layer = store.open_layer(live / f"{spec.references}.gpkg")
+            try:
+                out[spec.references] = {r[0] for r in con.execute(
+                    f'SELECT local_id FROM "{layer.table}"')}
+            finally:
+                con.close()
+    return out
+
+
+def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan | None],
+                   path: Path, report: RunReport, quiet: bool) -> None:
+    plan, dataset_plan = plans
+    spec = desc.inspire
+    assert spec is not None
     reasons, values = exclusions(plan, table.data)
     ok = pd.isna(pd.Series(reasons)).to_numpy()
+    blocks = []
+    if dataset_plan is not None and spec.dataset is not None:
+        members = table.geometry[ok]
+        hull = shapely.convex_hull(shapely.union_all(members)) if len(members) else None
+        if hull is not None and shapely.get_type_id(hull) == 3:
+            hull = shapely.MultiPolygon([hull])
+        begin = table.data.loc[ok, "begin_lifespan"].max() if ok.any() else report.started
+        ds = pd.DataFrame({"local_id": [spec.dataset.local_id], "begin_lifespan": [begin]})
+        ds_reasons, ds_values = exclusions(dataset_plan, ds)
+        if ds_reasons[0] is not None:
+            raise PublicationError(f"{desc.id}: data set feature: {ds_reasons[0]}")
+        blocks.append(gml.Block(dataset_plan, ds, ds_values, np.array([hull], dtype=object)))
+    blocks.append(gml.Block(plan, table.data[ok], values[ok], table.geometry[ok]))
     bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
     with bar:  # validated while written, by a second process following the file
-        members = gml.write_collection(
-            path, plan, table.data[ok], values[ok], table.geometry[ok],
-            namespace=desc.inspire.namespace, gml_prefix=desc.id, progress=bar)
+        members_written = gml.write_collection(
+            path, blocks, namespace=spec.namespace, gml_prefix=desc.id,
+            dataset_local_id=spec.dataset.local_id if spec.dataset else None, progress=bar)
     excluded = Counter(r for r in reasons if r is not None)
     report.inspire = {
-        "application_schema": desc.inspire.application_schema,
+        "application_schema": spec.application_schema,
         "feature_type": f"{plan.feature.prefix}:{plan.feature.name}",
-        "members": members, "excluded": int((~ok).sum()), "excluded_reasons": dict(excluded),
+        "members": int(ok.sum()), "features_written": members_written,
+        "excluded": int((~ok).sum()), "excluded_reasons": dict(excluded),
         "valid": False, "unchecked_codelists": list(plan.unchecked_codelists),
     }

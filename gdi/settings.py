@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     id_namespace_base: str = "https://registry.gdi-de.org/id/de.ni.hildesheim"
     keep_releases: int = 3
     contact_email: str = "geodaten@stadt-hildesheim.invalid"
+    codelist_uri_base: str = ""  # default: <base URL>/codelists
 
     @field_validator("project_dir", "data_dir", "datasets_dir", "shared_dir")
     @classmethod
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def codelist_base(self) -> str:
+        """Base URI of the city's extension code lists (published by gdi serve)."""
+        return self.codelist_uri_base.rstrip("/") or f"{self.base_url}/codelists"
 
     @property
     def schemas_dir(self) -> Path:

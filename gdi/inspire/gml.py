@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from lxml import etree
 
-from gdi.inspire.plan import VOID_BASE, Plan, Step, codelist_uri
+from gdi.inspire.plan import VOID_BASE, Plan, Step
 
 GML = "http://www.opengis.net/gml/3.2"
 WFS = "http://www.opengis.net/wfs/2.0"
@@ -80,8 +80,10 @@ class _Slot:
 
 
 class _Template:
-    def __init__(self, plan: Plan, namespace: str) -> None:
+    def __init__(self, plan: Plan, namespace: str, dataset_gid: str | None) -> None:
         ft = plan.feature
+        self.lists = plan.lists
+        self.dataset_gid = dataset_gid
         self.member = etree.Element(f"{{{WFS}}}member", nsmap={
             "wfs": WFS, ft.prefix: ft.ns, "gml": GML, "base": BASE, "xlink": XLINK, "xsi": XSI})
         self.feature = etree.SubElement(self.member, f"{{{ft.ns}}}{ft.name}")
@@ -115,8 +117,10 @@ class _Template:
                 etree.SubElement(ident, f"{{{BASE}}}namespace").text = self.namespace
             elif op == "geometry":
                 self.geometry = el
+            elif op == "dataset_ref":
+                el.set(_HREF, f"#{self.dataset_gid}")
             elif op == "value":
-                value = codelist_uri(m.codelist, str(m.value)) if m.codelist else m.value
+                value = self.lists.uri(m.codelist, str(m.value)) if m.codelist else m.value
                 if st.prop.kind == "reference":
                     el.set(_HREF, str(value))
                 else:
@@ -208,30 +212,44 @@ def _positions(geometry: np.ndarray) -> list[str | None]:
     return [f"{a:.3f} {b:.3f}" if k == 0 else None for k, a, b in zip(kinds, x, y, strict=True)]
 
 
-def write_collection(path: Path, plan: Plan, data: pd.DataFrame, values: pd.DataFrame,
-                     geometry: np.ndarray, *, namespace: str, gml_prefix: str,
-                     progress: Any = None) -> int:
-    """Write the members; ``data``/``values``/``geometry`` hold only encodable records."""
-    template = _Template(plan, namespace)
-    n = len(data)
+@dataclass(frozen=True)
+class Block:
+    """Features of one type to write: only encodable records."""
+
+    plan: Plan
+    data: pd.DataFrame  # local_id, begin_lifespan
+    values: pd.DataFrame  # per-record leaf values (from plan.exclusions)
+    geometry: np.ndarray
+
+
+def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_prefix: str,
+                     dataset_local_id: str | None = None, progress: Any = None) -> int:
+    """Write a WFS 2.0 FeatureCollection of the blocks' features; return the member count."""
+    n = sum(len(b.data) for b in blocks)
+    first = blocks[-1].plan
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    locations = " ".join(f"{ns} {loc}" for ns, loc in schema_imports(plan))
-    nsmap = {"wfs": WFS, "gml": GML, "xsi": XSI, plan.feature.prefix: plan.feature.ns,
+    locations = " ".join(f"{ns} {loc}" for ns, loc in schema_imports(first))
+    nsmap = {"wfs": WFS, "gml": GML, "xsi": XSI, first.feature.prefix: first.feature.ns,
              "base": BASE, "xlink": XLINK}
     attrs = {"timeStamp": stamp, "numberMatched": str(n), "numberReturned": str(n),
              f"{{{XSI}}}schemaLocation": locations}
+    dataset_gid = f"{gml_prefix}.{dataset_local_id}" if dataset_local_id else None
+    done = 0
     with path.open("wb") as fh, etree.xmlfile(fh, encoding="utf-8", buffered=True) as xf:
         xf.write_declaration()
         with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
-            cols = template.columns(data, values)
-            local_ids = data["local_id"].tolist()
-            positions = _positions(geometry)
-            for i, (lid, geom, pos) in enumerate(zip(local_ids, geometry, positions,
-                                                     strict=True)):
-                detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
-                xf.write(template.member)
-                if detached:
-                    template.restore(detached)
-                if progress is not None and i % 1000 == 999:
-                    progress.update(1000)
+            for block in blocks:
+                template = _Template(block.plan, namespace, dataset_gid)
+                cols = template.columns(block.data, block.values)
+                local_ids = block.data["local_id"].tolist()
+                positions = _positions(block.geometry)
+                for i, (lid, geom, pos) in enumerate(zip(local_ids, block.geometry, positions,
+                                                         strict=True)):
+                    detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
+                    xf.write(template.member)
+                    if detached:
+                        template.restore(detached)
+                    done += 1
+                    if progress is not None and done % 1000 == 0:
+                        progress.update(1000)
     return n

@@ -21,10 +21,10 @@ import pandas as pd
 
 from gdi.descriptor import Descriptor, PropertyMap
 from gdi.errors import DescriptorError
+from gdi.inspire.codelists import INSPIRE_BASE, CodeLists
 from gdi.inspire.model import FeatureType, Prop, feature_type, walk
 
-CODELIST_BASE = "http://inspire.ec.europa.eu/codelist/"
-VOID_BASE = CODELIST_BASE + "VoidReasonValue/"
+VOID_BASE = INSPIRE_BASE + "VoidReasonValue/"
 
 
 @dataclass(frozen=True)
@@ -43,23 +43,10 @@ class Plan:
     steps: tuple[Step, ...]
     unchecked_codelists: tuple[str, ...]
     codelists: dict[str, frozenset[str] | None]
+    lists: CodeLists
 
 
-def load_codelist(folder: Path, name: str) -> frozenset[str] | None:
-    files = sorted((folder / name).glob("*.xml")) if (folder / name).is_dir() else []
-    if not files:
-        return None
-    ids = re.findall(r'<value id="([^"]+)"', files[0].read_text(encoding="utf-8"))
-    return frozenset(ids)
-
-
-def codelist_uri(codelist: str, value: str) -> str:
-    if value.startswith(("http://", "https://")):
-        return value
-    return f"{CODELIST_BASE}{codelist}/{value}"
-
-
-def _function(ref: str, where: str) -> Callable[..., Any]:
+def load_function(ref: str, where: str) -> Callable[..., Any]:
     module, _, name = ref.partition(":")
     if not module.startswith("transforms.") or not name:
         raise DescriptorError(f"{where}: compute must name 'transforms.<module>:<function>'")
@@ -70,10 +57,27 @@ def _function(ref: str, where: str) -> Callable[..., Any]:
     return fn
 
 
-def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
-    ft = feature_type(schemas, desc.inspire.application_schema, desc.inspire.feature_type)
-    mapping = desc.inspire.mapping
+def compile_plans(desc: Descriptor, schemas: Path, lists: CodeLists
+                  ) -> tuple[Plan, Plan | None]:
+    """The members' plan and, where the theme has one, the data set feature's plan."""
+    spec = desc.inspire
+    if spec is None:
+        raise DescriptorError(f"{desc.path}: no 'inspire' block")
     where = f"{desc.path}: inspire.mapping"
+    members = _compile(feature_type(schemas, spec.application_schema, spec.feature_type),
+                       spec.mapping, where, lists)
+    dataset = None
+    if spec.dataset is not None:
+        ft = feature_type(schemas, spec.application_schema, spec.dataset.feature_type)
+        dataset = _compile(ft, spec.dataset.mapping, f"{desc.path}: inspire.dataset.mapping",
+                           lists)
+    elif any(m.dataset_ref for m in spec.mapping.values()):
+        raise DescriptorError(f"{where}: dataset_ref needs an 'inspire.dataset' block")
+    return members, dataset
+
+
+def _compile(ft: FeatureType, mapping: dict[str, PropertyMap], where: str, lists: CodeLists
+             ) -> Plan:
     paths = {path for path, _ in walk(ft.properties)}
     for key in mapping:
         if key not in paths:
@@ -82,7 +86,7 @@ def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
                 f"{where}.{key}: '{key}' is not a property of {ft.prefix}:{ft.name}"
                 + (f" (did you mean '{close[0]}'?)" if close else "")
             )
-    lists: dict[str, frozenset[str] | None] = {}
+    members: dict[str, frozenset[str] | None] = {}
     missing: list[str] = []
 
     def build(props: tuple[Prop, ...], prefix: str, parent_required: bool) -> tuple[Step, ...]:
@@ -99,11 +103,11 @@ def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
                 missing.append(path)
                 continue
             _check(p, m, path, where)
-            fn = _function(m.compute, f"{where}.{path}") if m.compute else None
+            fn = load_function(m.compute, f"{where}.{path}") if m.compute else None
             if m.codelist:
-                lst = lists.setdefault(m.codelist, load_codelist(codelists, m.codelist))
+                lst = members.setdefault(m.codelist, lists.values(m.codelist))
                 for v in [m.value, *(m.map or {}).values()]:
-                    uri = codelist_uri(m.codelist, str(v))
+                    uri = lists.uri(m.codelist, str(v))
                     if v is not None and lst is not None and uri not in lst:
                         raise DescriptorError(
                             f"{where}.{path}: '{v}' is not a value of code list {m.codelist}"
@@ -118,8 +122,8 @@ def compile_plan(desc: Descriptor, schemas: Path, codelists: Path) -> Plan:
             + ", ".join(missing),
             hint="map each one, or give 'void: <reason>' (nillable) or 'omit: <why>' (optional)",
         )
-    unchecked = tuple(sorted(k for k, v in lists.items() if v is None))
-    return Plan(ft, steps, unchecked, lists)
+    unchecked = tuple(sorted(k for k, v in members.items() if v is None))
+    return Plan(ft, steps, unchecked, members, lists)
 
 
 _SIMPLE_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -145,6 +149,8 @@ def _check(p: Prop, m: PropertyMap, path: str, where: str) -> None:
         raise DescriptorError(f"{where}.{path}: mandatory in the schema, cannot be omitted")
     if op == "identifier" and p.kind != "identifier":
         raise DescriptorError(f"{where}.{path}: 'identifier' only fits an inspireId")
+    if op == "dataset_ref" and p.kind != "reference":
+        raise DescriptorError(f"{where}.{path}: 'dataset_ref' only fits a reference")
     if op == "geometry" and p.kind != "geometry":
         raise DescriptorError(f"{where}.{path}: 'geometry' only fits a geometry property")
     if p.kind == "object" and op not in {"void", "omit"}:
@@ -155,7 +161,7 @@ def _missing(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
 
 
-def leaf_values(step: Step, data: pd.DataFrame) -> pd.Series | None:
+def leaf_values(step: Step, data: pd.DataFrame, lists: CodeLists) -> pd.Series | None:
     """Values of a mapped leaf for every record (None where no per-record values apply)."""
     m = step.mapping
     if m is None:
@@ -173,7 +179,7 @@ def leaf_values(step: Step, data: pd.DataFrame) -> pd.Series | None:
         return None
     if m.codelist:
         name = m.codelist
-        values = values.map(lambda v: None if _missing(v) else codelist_uri(name, str(v)))
+        values = values.map(lambda v: None if _missing(v) else lists.uri(name, str(v)))
     return values.astype(object).where(values.notna(), None)
 
 
@@ -187,7 +193,7 @@ def exclusions(plan: Plan, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame
             if st.children:
                 visit(st.children)
                 continue
-            v = leaf_values(st, data)
+            v = leaf_values(st, data, plan.lists)
             if v is None:
                 continue
             values[st.path] = v

@@ -23,7 +23,8 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
     rows = [{"id": d.id, "collection": d.publication.collection,
              "title_de": d.publication.title.de, "title_en": d.publication.title.en,
              "description_de": d.publication.description.de,
-             "description_en": d.publication.description.en} for d, _ in datasets]
+             "description_en": d.publication.description.en,
+             "inspire": d.inspire is not None} for d, _ in datasets]
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
     page.write_text(env.get_template("index.html").render(base=settings.base_url, datasets=rows),

@@ -47,7 +47,7 @@ def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, An
     con, layer = open_layer(live / f"{desc.id}.gpkg")
     con.close()
     minx, miny, maxx, maxy = layer.extent
-    lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]), desc.area.crs,
+    lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]), desc.storage_crs,
                                 "OGC:CRS84")
     titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
     base = settings.base_url
@@ -61,7 +61,7 @@ def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, An
             "title": f"INSPIRE GML ({desc.inspire.application_schema})",
             "href": f"{base}/downloads/{desc.id}/{desc.id}.inspire.gml",
             "length": (live / f"{desc.id}.inspire.gml").stat().st_size,
-        }],
+        }] if desc.inspire is not None else [],
         "extents": {"spatial": {"bbox": [round(float(lon[0]), 6), round(float(lat[0]), 6),
                                          round(float(lon[1]), 6), round(float(lat[1]), 6)],
                                 "crs": CRS84}},
@@ -72,7 +72,7 @@ def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, An
             "data": str(gpkg),
             "id_field": "local_id",
             "title_field": pub.title_field or "local_id",
-            "storage_crs": EPSG.format(crs.parse_crs(desc.area.crs).to_epsg()),
+            "storage_crs": EPSG.format(crs.parse_crs(desc.storage_crs).to_epsg()),
             "crs": list(OUTPUT_CRS),
             "options": {"titles": titles},
         }],

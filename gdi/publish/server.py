@@ -72,7 +72,9 @@ class Services:
             folder.mkdir(parents=True)
             for pattern in ogcapi.SAFE_FILES:
                 name = pattern.format(id=desc.id)
-                (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
+                if (_live / name).exists():
+                    (folder / name).symlink_to(
+                        self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg_path), "PYGEOAPI_OPENAPI": str(oas_path)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
