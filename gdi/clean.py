@@ -94,8 +94,9 @@ def clean(raw: RawTable, desc: Descriptor,
                 hint="columns are: " + ", ".join(map(str, raw.attributes.columns)),
             )
         source = raw.attributes[spec.source]
-        if spec.multi:  # "Kleinkinder\r\nSchulkinder" -> "Kleinkinder; Schulkinder"
-            source = source.str.replace(r"\s*[\r\n;,]+\s*", "; ", regex=True).str.strip("; ")
+        if spec.multi:  # "Kleinkinder\r\nSchulkinder" -> "Kleinkinder, Schulkinder"
+            # (", " and not "; ": GDAL's inline GeoJSON reader stops at a semicolon)
+            source = source.str.replace(r"\s*[\r\n;,]+\s*", ", ", regex=True).str.strip(", ")
         text = normalise_text(source, spec.nulls)
         before = raw.attributes[spec.source]
         trimmed = int(((before != text) | (before.notna() & text.isna())).fillna(False).sum())

@@ -62,7 +62,7 @@ def main(ctx: click.Context) -> None:
 def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | None,
         quiet: bool) -> None:
     """Run one dataset's ETL (or --all) and publish it if every check passes."""
-    from gdi.descriptor import all_descriptors, find_descriptor, load_descriptor
+    from gdi.descriptor import all_descriptors, find_descriptor, in_run_order, load_descriptor
     from gdi.pipeline import run_dataset
 
     if bool(dataset) == run_all:
@@ -70,8 +70,7 @@ def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | N
     paths = all_descriptors(settings) if run_all else [find_descriptor(str(dataset), settings)]
     reports = []
     failed = 0
-    for path in paths:
-        desc = load_descriptor(path, settings)
+    for desc in in_run_order([load_descriptor(p, settings) for p in paths]):
         try:
             rep = run_dataset(desc, settings, quiet=quiet)
         except GdiError as exc:

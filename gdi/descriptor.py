@@ -66,7 +66,7 @@ class FieldSpec(Model):
     # a small pure function (transforms.<module>:<name>) normalising each parsed value;
     # returning None for a value means "not valid" (handled by on_invalid)
     compute: str | None = None
-    # several values in one cell (line breaks, ';', ','): stored as "a; b"
+    # several values in one cell (line breaks, ';', ','): stored as "a, b"
     multi: bool = False
     # the value must be the local id of a published record of another dataset
     references: str | None = None
@@ -185,6 +185,9 @@ class Descriptor(Model):
     duplicates: DuplicatesSpec
     species: SpeciesSpec | None = None
     exclude: tuple[ExcludeRule, ...] = ()
+    # a table without coordinates placed at the record it references (e.g. equipment at a
+    # point inside its playground): the name of a field with 'references'
+    position_from: str | None = None
     inspire: InspireSpec | None = None  # none: published, but not an INSPIRE dataset
     publication: PublicationSpec
     path: Path = Path()
@@ -197,6 +200,10 @@ class Descriptor(Model):
                 raise ValueError(f"duplicates.key names unknown field '{k}'")
         if self.species and self.species.field not in self.fields:
             raise ValueError(f"species.field names unknown field '{self.species.field}'")
+        if self.position_from is not None and (
+                self.position_from not in self.fields
+                or not self.fields[self.position_from].references):
+            raise ValueError("position_from must name a field with 'references'")
         for rule in self.exclude:
             if rule.field not in self.fields:
                 raise ValueError(f"exclude names unknown field '{rule.field}'")
@@ -260,3 +267,23 @@ def find_descriptor(name: str, settings: Settings) -> Path:
 
 def all_descriptors(settings: Settings) -> list[Path]:
     return sorted(settings.datasets_dir.glob("*.yml"))
+
+
+def in_run_order(descs: list[Descriptor]) -> list[Descriptor]:
+    """Datasets another one references come before it."""
+    by_id = {d.id: d for d in descs}
+    done: list[Descriptor] = []
+
+    def visit(d: Descriptor, path: tuple[str, ...]) -> None:
+        if d in done:
+            return
+        if d.id in path:
+            raise DescriptorError(f"datasets reference each other in a cycle: {' -> '.join(path)}")
+        for spec in d.fields.values():
+            if spec.references in by_id:
+                visit(by_id[spec.references], (*path, d.id))
+        done.append(d)
+
+    for d in descs:
+        visit(d, ())
+    return done

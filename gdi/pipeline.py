@@ -7,6 +7,7 @@ has passed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter
@@ -88,6 +89,8 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
                      "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
                      "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
     table = clean(raw, desc, _referenced_ids(desc, settings))
+    if desc.position_from:
+        table = _position_from(table, desc, settings)
     report.source["notes"] = [*raw.notes, *table.notes]
     del raw  # the clean table holds what is needed from here on
     clock("clean")
@@ -154,7 +157,7 @@ _ARROW_STR = pd.ArrowDtype(pa.string())
 _DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
 
 
-def public_frame(table: CleanTable, desc: Descriptor) -> gpd.GeoDataFrame:
+def public_frame(table: CleanTable, desc: Descriptor) -> pd.DataFrame:
     """The public record: descriptor fields not marked internal, plus derived fields, typed."""
     internal = set(desc.internal_fields())
     cols = [c for c in table.data.columns if c not in internal]
@@ -168,6 +171,8 @@ def public_frame(table: CleanTable, desc: Descriptor) -> gpd.GeoDataFrame:
             frame[c] = frame[c].where(frame[c].notna(), None)
         else:
             frame[c] = frame[c].astype(_ARROW_STR)
+    if desc.area is None and desc.position_from is None:  # a table without geometry
+        return frame
     return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.storage_crs)
 
 
@@ -182,6 +187,20 @@ def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None
     leaked = set(desc.internal_fields()) & set(info["fields"])
     if leaked:
         raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
+
+
+def _position_from(table: CleanTable, desc: Descriptor, settings: Settings) -> CleanTable:
+    """A point inside the referenced record's geometry (documented as such, not surveyed)."""
+    field = desc.position_from
+    assert field is not None
+    parent = desc.fields[field].references
+    live = release.current(settings.publish_dir, str(parent))
+    assert live is not None  # checked by _referenced_ids
+    frame = pyogrio.read_dataframe(live / f"{parent}.gpkg", columns=["local_id"])
+    anchors = dict(zip(frame["local_id"], shapely.point_on_surface(frame.geometry.values),
+                       strict=True))
+    geometry = np.array([anchors.get(v) for v in table.data[field]], dtype=object)
+    return dataclasses.replace(table, geometry=geometry)
 
 
 def _referenced_ids(desc: Descriptor, settings: Settings) -> dict[str, set[str]]:

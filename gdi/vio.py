@@ -223,16 +223,18 @@ def _parse_decimal(s: pd.Series, decimal: str) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def write_gpkg(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    """Write a GeoPackage 1.2 layer with an R-tree index (readable by Debian's GDAL 3.6)."""
+def write_gpkg(frame: pd.DataFrame, path: Path, layer: str) -> None:
+    """Write a GeoPackage 1.2 layer (readable by Debian's GDAL 3.6): with an R-tree index for
+    a GeoDataFrame, an attributes table for a plain DataFrame."""
+    spatial = isinstance(frame, gpd.GeoDataFrame)
     pyogrio.write_dataframe(
-        gdf,
+        frame,
         path,
         layer=layer,
         driver="GPKG",
         use_arrow=True,
         dataset_options={"VERSION": "1.2"},
-        layer_options={"SPATIAL_INDEX": "YES", "FID": "fid"},
+        layer_options={"FID": "fid", **({"SPATIAL_INDEX": "YES"} if spatial else {})},
     )
 
 

@@ -41,7 +41,11 @@ def gdi(*args: str, data_dir: Path, env: dict[str, str] | None = None,
 @dataclass(frozen=True)
 class Published:
     data_dir: Path
-    report: dict[str, Any]
+    reports: dict[str, dict[str, Any]]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return self.reports["trees"]
 
     def release(self, dataset: str = "trees") -> Path:
         return (self.data_dir / "publish" / dataset / "current").resolve()
@@ -51,9 +55,11 @@ class Published:
 def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     data = tmp_path_factory.mktemp("gdi-data")
     gdi("sample", "trees", data_dir=data)
+    gdi("sample", "playgrounds", data_dir=data)
     report_file = data / "run-report.json"
-    gdi("run", "trees", "-q", "--report", str(report_file), data_dir=data)
-    return Published(data, json.loads(report_file.read_text(encoding="utf-8")))
+    gdi("run", "--all", "-q", "--report", str(report_file), data_dir=data)
+    reports = json.loads(report_file.read_text(encoding="utf-8"))
+    return Published(data, {r["dataset"]: r for r in reports})
 
 
 def free_port() -> int:

@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gdi.descriptor import Descriptor
+from gdi.inspire.codelists import city_lists
 from gdi.settings import Settings
 
 # 1x1 transparent PNG: pygeoapi's HTML map needs a tile URL; no third-party tile server is used
 _BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
+
+
+def write_codelists(folder: Path, settings: Settings) -> list[str]:
+    """The city's extension code lists: an HTML page (German/English) and JSON per list, and
+    a page per value, so that every value URI resolves."""
+    env = Environment(loader=PackageLoader("gdi.publish", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    names = []
+    for name, doc in city_lists(settings.datasets_dir / "codelists").items():
+        uri = f"{settings.codelist_base}/{name}"
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        page = env.get_template("codelist.html").render(uri=uri, **doc)
+        (target / "index.html").write_text(page, encoding="utf-8")
+        (target / "index.json").write_text(json.dumps(
+            {"id": uri, **doc, "values": [{"id": f"{uri}/{k}", **v}
+                                          for k, v in doc["values"].items()]},
+            ensure_ascii=False, indent=1), encoding="utf-8")
+        for value in doc["values"]:
+            (target / value).mkdir(exist_ok=True)
+            (target / value / "index.html").write_text(page, encoding="utf-8")
+        names.append(name)
+    return names
 
 
 def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],

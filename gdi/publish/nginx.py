@@ -43,7 +43,9 @@ http {{
     include /etc/nginx/mime.types;
     types {{ application/gml+xml gml; application/geopackage+sqlite3 gpkg; }}
     default_type application/octet-stream;
-    access_log {logs}/access.log;
+    # paths only: query strings (filters on names, addresses...) never reach a log
+    log_format paths '$remote_addr [$time_local] "$request_method $uri" $status $body_bytes_sent';
+    access_log {logs}/access.log paths;
     server_tokens off;
     sendfile on;
     client_body_temp_path {run}/tmp/body;
@@ -56,6 +58,11 @@ http {{
         listen {settings.host}:{settings.port};
         location = / {{ root {static}; try_files /index.html =404; }}
         location /static/ {{ alias {static}/; }}
+        location /codelists/ {{
+            alias {run}/codelists/;
+            index index.html;
+            limit_except GET {{ deny all; }}
+        }}
         location /downloads/ {{
             alias {downloads}/;
             limit_except GET {{ deny all; }}

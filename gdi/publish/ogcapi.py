@@ -46,9 +46,15 @@ def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, An
     gpkg = settings.publish_dir / desc.id / "current" / f"{desc.id}.gpkg"
     con, layer = open_layer(live / f"{desc.id}.gpkg")
     con.close()
-    minx, miny, maxx, maxy = layer.extent
-    lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]), desc.storage_crs,
-                                "OGC:CRS84")
+    if layer.extent is not None:
+        minx, miny, maxx, maxy = layer.extent
+        lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]),
+                                    desc.storage_crs, "OGC:CRS84")
+    elif pub.extent is not None:  # a table without geometry: its descriptor's extent
+        lon, lat = np.array([pub.extent[0], pub.extent[2]]), np.array([pub.extent[1],
+                                                                       pub.extent[3]])
+    else:
+        raise DescriptorError(f"{desc.path}: a table without geometry needs publication.extent")
     titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
     base = settings.base_url
     return {

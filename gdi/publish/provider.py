@@ -76,11 +76,18 @@ class GpkgProvider(BaseProvider):
         titles = (self.options or {}).get("titles", {})
         self._fields = {name: {**spec, **({"title": titles[name]} if name in titles else {})}
                         for name, spec in layer.fields.items()}
+        self._booleans = {n for n, f in self._fields.items() if f["type"] == "boolean"}
+
+    @property
+    def _geom_sql(self) -> str:
+        return f'"{self.layer.geometry}"' if self.layer.geometry else "NULL"
 
     def get_fields(self) -> dict[str, dict[str, Any]]:
         return self._fields
 
     def _bbox_sql(self, box: tuple[float, float, float, float]) -> tuple[str, list[Any]]:
+        if self.layer.is_table:
+            return "0", []  # a table without geometry: no record lies in any box
         minx, miny, maxx, maxy = box
         sql = (f'"fid" IN (SELECT id FROM "{self.layer.rtree}" WHERE minx <= ? AND maxx >= ? '
                f"AND miny <= ? AND maxy >= ?)")
@@ -96,7 +103,7 @@ class GpkgProvider(BaseProvider):
         clauses: list[str] = []
         params: list[Any] = []
         ext = self.layer.extent
-        if bbox and bbox[0] <= ext[0] and bbox[1] <= ext[1] and bbox[2] >= ext[2] \
+        if bbox and ext and bbox[0] <= ext[0] and bbox[1] <= ext[1] and bbox[2] >= ext[2] \
                 and bbox[3] >= ext[3]:
             bbox = []  # the box holds the whole layer: no spatial condition needed
         if bbox:
@@ -116,7 +123,8 @@ class GpkgProvider(BaseProvider):
                 params += [f"%{word.strip()}%"] * len(text)
         if filterq is not None:
             try:
-                sql, p = to_sql(filterq, set(self._fields), self.layer.geometry, self._bbox_sql)
+                sql, p = to_sql(filterq, set(self._fields), self.layer.geometry or "geometry",
+                                self._bbox_sql)
             except FilterError as exc:
                 raise ProviderInvalidQueryError(str(exc)) from None
             clauses.append(sql)
@@ -131,7 +139,7 @@ class GpkgProvider(BaseProvider):
               q: str | None = None, filterq: Any = None, **kwargs: Any) -> dict[str, Any]:
         con, layer = _connection(self.path)
         where, params = self._where(bbox or [], properties or [], q, filterq)
-        exact = layer.is_point or not bbox
+        exact = layer.is_point or layer.is_table or not bbox
         result: dict[str, Any] = {"type": "FeatureCollection", "features": []}
         if exact:
             result["numberMatched"] = _count(con, layer, where, params)
@@ -143,7 +151,7 @@ class GpkgProvider(BaseProvider):
             cols.insert(0, self.id_field)
         order = self._order(sortby)
         select = ", ".join(f'"{c}"' for c in cols) + (", " if not skip_geometry else "")
-        select += "" if skip_geometry else f'"{layer.geometry}"'
+        select += "" if skip_geometry else self._geom_sql
         if exact and not where and not sortby and offset > 0 and layer.fid_index:
             # keyset through the compact fid index: skip index entries, not rows
             start = con.execute(f'SELECT fid FROM "{layer.table}" INDEXED BY "{layer.fid_index}"'
@@ -167,7 +175,7 @@ class GpkgProvider(BaseProvider):
                  order: str, bbox: list[float], skip_geometry: bool) -> list[Any]:
         """Non-point layers: the R-tree finds candidates, shapely keeps true intersections."""
         box = shapely.box(*bbox[:4])
-        sql = f'SELECT {select}, "{self.layer.geometry}" FROM "{self.layer.table}"{where}{order}'
+        sql = f'SELECT {select}, {self._geom_sql} FROM "{self.layer.table}"{where}{order}'
         return [r[:-1] for r in con.execute(sql, params) if shapely.intersects(decode(r[-1]), box)]
 
     def _order(self, sortby: list[dict[str, str]] | None) -> str:
@@ -183,6 +191,9 @@ class GpkgProvider(BaseProvider):
     def _feature(self, row: tuple[Any, ...], cols: list[str], skip_geometry: bool,
                  spec: Any = None) -> dict[str, Any]:
         props = dict(zip(cols, row[: len(cols)], strict=True))
+        for name in self._booleans.intersection(props):  # GeoPackage stores 0/1
+            if props[name] is not None:
+                props[name] = bool(props[name])
         geom = None
         if not skip_geometry:
             shape = decode(row[len(cols)])
@@ -197,7 +208,7 @@ class GpkgProvider(BaseProvider):
     def get(self, identifier: str, **kwargs: Any) -> dict[str, Any]:
         con, layer = _connection(self.path)
         cols = list(self._fields)
-        sql = (", ".join(f'"{c}"' for c in cols) + f', "{layer.geometry}"')
+        sql = ", ".join(f'"{c}"' for c in cols) + f", {self._geom_sql}"
         row = con.execute(f'SELECT {sql} FROM "{layer.table}" WHERE "{self.id_field}" = ?',
                           (str(identifier),)).fetchone()
         if row is None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from gdi.errors import ServiceError
 from gdi.publish import ogcapi
-from gdi.publish.frontpage import write_frontpage
+from gdi.publish.frontpage import write_codelists, write_frontpage
 from gdi.publish.nginx import nginx_conf
 from gdi.settings import Settings
 
@@ -76,11 +76,14 @@ class Services:
                     (folder / name).symlink_to(
                         self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
+        write_codelists(run / "codelists", self.settings)
         env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg_path), "PYGEOAPI_OPENAPI": str(oas_path)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._spawn("ogcapi", [str(gunicorn), "--bind", f"127.0.0.1:{self.app_port}",
                                "--workers", "2", "--threads", "4", "--worker-class", "gthread",
                                "--access-logfile", "-", "--error-logfile", "-",
+                               # paths only: query strings never reach a log
+                               "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
                                "gdi.publish.app:application"], env)
         conf = run / "nginx.conf"
         conf.write_text(nginx_conf(self.settings, run, {"ogcapi": self.app_port}),

@@ -24,18 +24,22 @@ _TYPES = {"INTEGER": ("integer", None), "INT": ("integer", None), "MEDIUMINT": (
 class Layer:
     path: Path  # the release's file (releases are immutable)
     table: str
-    geometry: str
+    geometry: str | None  # None: a table without geometry
     geometry_type: str
     srs_id: int
-    rtree: str
+    rtree: str | None
     fid_index: str | None  # compact index for deep offsets (None in releases without it)
     count: int
-    extent: tuple[float, float, float, float]
+    extent: tuple[float, float, float, float] | None
     fields: dict[str, dict[str, Any]]
 
     @property
     def is_point(self) -> bool:
         return self.geometry_type.upper() == "POINT"
+
+    @property
+    def is_table(self) -> bool:
+        return self.geometry is None
 
 
 def finalize(path: Path, table: str, id_field: str) -> None:
@@ -73,12 +77,12 @@ def open_layer(path: Path) -> tuple[sqlite3.Connection, Layer]:
                           check_same_thread=False)
     con.create_function("gdi_x", 1, lambda b: blob_xy(b, 0), deterministic=True)
     con.create_function("gdi_y", 1, lambda b: blob_xy(b, 1), deterministic=True)
-    table, geom, gtype, srs = con.execute(
-        "SELECT table_name, column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns"
-    ).fetchone()
-    minx, miny, maxx, maxy = con.execute(
-        "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?", (table,)
-    ).fetchone()
+    table, minx, miny, maxx, maxy = con.execute(
+        "SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents "
+        "WHERE data_type IN ('features', 'attributes')").fetchone()
+    row = con.execute("SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns"
+                      " WHERE table_name = ?", (table,)).fetchone()
+    geom, gtype, srs = row if row else (None, "NONE", 0)
     count = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
     fields: dict[str, dict[str, Any]] = {}
     for _, name, decl, *_ in con.execute(f'PRAGMA table_info("{table}")'):
@@ -88,7 +92,7 @@ def open_layer(path: Path) -> tuple[sqlite3.Connection, Layer]:
         fields[name] = {"type": kind, **({"format": fmt} if fmt else {})}
     fid_index = con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?",
                             (f"{table}_fid_idx",)).fetchone()
-    layer = Layer(path, table, geom, gtype, int(srs), f"rtree_{table}_{geom}",
-                  fid_index[0] if fid_index else None, int(count), (minx, miny, maxx, maxy),
-                  fields)
+    extent = (minx, miny, maxx, maxy) if None not in (minx, miny, maxx, maxy) else None
+    layer = Layer(path, table, geom, gtype, int(srs), f"rtree_{table}_{geom}" if geom else None,
+                  fid_index[0] if fid_index else None, int(count), extent, fields)
     return con, layer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gdi.samples import trees
+from gdi.samples import playgrounds, trees
 
-GENERATORS: dict[str, Callable[..., Path]] = {"trees": trees.generate}
+GENERATORS: dict[str, Callable[..., Path]] = {"trees": trees.generate,
+                                              "playgrounds": playgrounds.generate}
