@@ -165,6 +165,24 @@ class InspireSpec(Model):
     dataset: DatasetFeatureSpec | None = None
 
 
+class RowRule(Model):
+    field: str
+    values: tuple[Any, ...]
+
+
+class AggregateSpec(Model):
+    """Counts per INSPIRE grid cell (ETRS89-LAEA) and class: what the public may see of
+    records it may not see one by one. Counts below ``suppress_below`` are not published,
+    and no totals are, so suppressed counts cannot be recovered by subtraction."""
+
+    collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: I18n
+    description: I18n
+    by: str
+    grid_m: Literal[1000, 10000] = 1000
+    suppress_below: int = Field(3, ge=1)
+
+
 class PublicationSpec(Model):
     collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
@@ -174,6 +192,9 @@ class PublicationSpec(Model):
     view_layer: str | None = None
     # CRS84 extent for a table without geometry (a collection needs one)
     extent: tuple[float, float, float, float] | None = None
+    # records the public sees (any rule matching); the others are published internally only
+    public_rows: tuple[RowRule, ...] | None = None
+    aggregate: AggregateSpec | None = None
 
 
 class Descriptor(Model):
@@ -207,6 +228,11 @@ class Descriptor(Model):
         for rule in self.exclude:
             if rule.field not in self.fields:
                 raise ValueError(f"exclude names unknown field '{rule.field}'")
+        pub = self.publication
+        for field in [r.field for r in pub.public_rows or ()] + (
+                [pub.aggregate.by] if pub.aggregate else []):
+            if field not in self.fields or self.fields[field].internal:
+                raise ValueError(f"publication names '{field}', which is no public field")
         maps = [] if self.inspire is None else [self.inspire.mapping]
         if self.inspire is not None and self.inspire.dataset is not None:
             maps.append(self.inspire.dataset.mapping)

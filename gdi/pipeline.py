@@ -23,12 +23,13 @@ import shapely
 from tqdm import tqdm
 
 from gdi import crs, lifespan
-from gdi.clean import CleanTable, clean
+from gdi.clean import CleanTable, clean, slug
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError
 from gdi.inspire import codelists, gml
 from gdi.inspire.plan import Plan, compile_plans, exclusions
 from gdi.publish import release, store
+from gdi.publish.aggregate import grid_counts
 from gdi.report import RunReport
 from gdi.settings import Settings
 from gdi.vio import read_source, write_gpkg
@@ -113,13 +114,15 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
         report.species = {**counts, "unresolved_names": dict(Counter(unresolved).most_common())}
 
     previous = release.current(settings.publish_dir, desc.id)
-    public = [c for c in table.data.columns if c not in set(desc.internal_fields())]
-    begins, hashes, unchanged = lifespan.assign(table.data[public], table.geometry,
+    public_cols = [c for c in table.data.columns if c not in set(desc.internal_fields())]
+    begins, hashes, unchanged = lifespan.assign(table.data[public_cols], table.geometry,
                                                 lifespan.read_state(previous), report.started)
     table.data["begin_lifespan"] = begins
     report.lifespan = {"unchanged": unchanged, "new_or_changed": len(begins) - unchanged}
     clock("lifespan")
 
+    public = _public_rows(table, desc)
+    report.public = {"records": len(public.data), "withheld": len(table.data) - len(public.data)}
     with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
         gml_path = stage / f"{desc.id}.inspire.gml"
         gpkg_path = stage / f"{desc.id}.gpkg"
@@ -129,12 +132,21 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
             if plans is not None:
                 validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plans[0]),
                                             gml_path)
-                _write_inspire(table, desc, plans, gml_path, report, quiet)
+                _write_inspire(public, desc, plans, gml_path, report, quiet)
                 validator.finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
                 clock("inspire_gml")
             # while the validator reads the last bytes: the public store and the state
-            _write_public_store(table, desc, gpkg_path)
+            _write_public_store(public, desc, gpkg_path)
+            if desc.internal_fields() or desc.publication.public_rows is not None:
+                (stage / "internal").mkdir()
+                internal = stage / "internal" / f"{desc.id}.gpkg"
+                write_gpkg(public_frame(table, desc, internal=True), internal,
+                           desc.publication.collection)
+                store.finalize(internal, desc.publication.collection, "local_id")
+                report.outputs["internal_gpkg"] = f"internal/{internal.name}"
+            if desc.publication.aggregate is not None:
+                report.outputs["aggregate_gpkg"] = _write_aggregate(table, desc, stage, report)
             lifespan.write_state(stage, table.data["local_id"], hashes, begins)
             clock("geopackage")
             if validator is not None:
@@ -157,10 +169,39 @@ _ARROW_STR = pd.ArrowDtype(pa.string())
 _DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
 
 
-def public_frame(table: CleanTable, desc: Descriptor) -> pd.DataFrame:
-    """The public record: descriptor fields not marked internal, plus derived fields, typed."""
-    internal = set(desc.internal_fields())
-    cols = [c for c in table.data.columns if c not in internal]
+def _public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
+    """The records the public sees (descriptor ``publication.public_rows``; all by default)."""
+    rules = desc.publication.public_rows
+    if rules is None:
+        return table
+    mask = np.zeros(len(table.data), dtype=bool)
+    for rule in rules:
+        mask |= table.data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool)
+    return dataclasses.replace(table, data=table.data[mask].reset_index(drop=True),
+                               geometry=table.geometry[mask], record=table.record[mask])
+
+
+def _write_aggregate(table: CleanTable, desc: Descriptor, stage: Path, report: RunReport
+                     ) -> str:
+    spec = desc.publication.aggregate
+    assert spec is not None
+    cells, suppressed = grid_counts(table.geometry, table.data[spec.by], size=spec.grid_m,
+                                    suppress_below=spec.suppress_below,
+                                    storage_crs=desc.storage_crs)
+    cells.insert(0, "local_id", cells["cell_id"] + "-" + cells["class"].map(slug))
+    path = stage / f"{spec.collection}.gpkg"
+    write_gpkg(cells, path, spec.collection)
+    store.finalize(path, spec.collection, "local_id")
+    report.public.update({"aggregate_rows": len(cells), "aggregate_suppressed": suppressed})
+    return path.name
+
+
+def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
+                 ) -> pd.DataFrame:
+    """The public record: descriptor fields not marked internal, plus derived fields, typed.
+    ``internal=True``: every field (the internal store only)."""
+    internal_fields = set() if internal else set(desc.internal_fields())
+    cols = [c for c in table.data.columns if c not in internal_fields]
     frame = table.data[cols].copy()
     for c in frame.columns:
         kind = desc.fields[c].type if c in desc.fields else "text"

@@ -53,6 +53,7 @@ class RunReport:
     species: dict[str, Any] = field(default_factory=dict)
     inspire: dict[str, Any] = field(default_factory=dict)
     lifespan: dict[str, int] = field(default_factory=dict)
+    public: dict[str, int] = field(default_factory=dict)
     transformation: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -99,6 +100,12 @@ class RunReport:
             i = self.inspire
             lines.append(f"  INSPIRE {i.get('feature_type')}: {i.get('members', 0):,} members, "
                          f"{i.get('excluded', 0):,} left out, schema-valid: {i.get('valid')}")
+        if self.public.get("withheld"):
+            lines.append(f"  public: {self.public['records']:,} records, "
+                         f"{self.public['withheld']:,} internal only"
+                         + (f", {self.public.get('aggregate_rows', 0):,} grid counts "
+                            f"({self.public.get('aggregate_suppressed', 0):,} suppressed)"
+                            if "aggregate_rows" in self.public else ""))
         if self.lifespan:
             lines.append(f"  versions: {self.lifespan.get('unchanged', 0):,} unchanged, "
                          f"{self.lifespan.get('new_or_changed', 0):,} new or changed")

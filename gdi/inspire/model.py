@@ -80,7 +80,7 @@ class _Schemas:
             self.elements[(tns, el.get("name"))] = el
         for imp in doc.findall(f"{{{XS}}}import"):
             ns, loc = imp.get("namespace", ""), imp.get("schemaLocation", "")
-            if "inspire.ec.europa.eu/schemas/" in ns and not ns.startswith(BASE_NS) and loc:
+            if "inspire.ec.europa.eu/schemas/" in ns and not ns.startswith(BASE_NS[0]) and loc:
                 self._load(loc, seen)
 
     def qname(self, node: etree._Element, value: str) -> tuple[str, str]:
@@ -141,13 +141,24 @@ def _object_children(s: _Schemas, obj: tuple[str, str], depth: int) -> tuple[Pro
 
 
 def _sequence(s: _Schemas, ns: str, local: str, depth: int) -> tuple[Prop, ...]:
+    """Properties of a type in schema order: those of its base type (other than GML's
+    abstract types) first, then its own."""
     ctype = s.types.get((ns, local))
     if ctype is None:
         return ()
-    seq = ctype.find(f".//{{{XS}}}sequence")
+    inherited: tuple[Prop, ...] = ()
+    ext = ctype.find(f"{{{XS}}}complexContent/{{{XS}}}extension")
+    if ext is not None:
+        base_ns, base_local = s.qname(ext, ext.get("base"))
+        if base_ns != GML:
+            inherited = _sequence(s, base_ns, base_local, depth)
+        seq = ext.find(f"{{{XS}}}sequence")
+    else:
+        seq = ctype.find(f"{{{XS}}}sequence")
     if seq is None:
-        return ()
-    return tuple(_prop(s, el, ns, depth) for el in seq.findall(f"{{{XS}}}element[@name]"))
+        return inherited
+    own = seq.findall(f"{{{XS}}}element[@name]")
+    return inherited + tuple(_prop(s, el, ns, depth) for el in own)
 
 
 @functools.lru_cache(maxsize=16)

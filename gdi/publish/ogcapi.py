@@ -17,10 +17,10 @@ import numpy as np
 import yaml
 
 from gdi import crs
-from gdi.descriptor import Descriptor, all_descriptors, load_descriptor
+from gdi.descriptor import Descriptor, I18n, all_descriptors, load_descriptor
 from gdi.errors import DescriptorError
 from gdi.publish import release
-from gdi.publish.store import open_layer
+from gdi.publish.store import Layer, open_layer
 from gdi.settings import Settings
 from gdi.yamlconf import read_yaml
 
@@ -28,7 +28,8 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 OUTPUT_CRS = (CRS84, EPSG.format(25832), EPSG.format(4258), EPSG.format(4326),
               EPSG.format(3857))
-SAFE_FILES = ("{id}.inspire.gml", "{id}.gpkg")  # the only release files served as downloads
+# the only release files served as downloads (never internal/, reports, state)
+SAFE_FILES = ("{id}.inspire.gml", "{id}.gpkg", "{aggregate}.gpkg")
 
 
 def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
@@ -41,43 +42,37 @@ def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
     return out
 
 
-def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, Any]:
-    pub = desc.publication
-    gpkg = settings.publish_dir / desc.id / "current" / f"{desc.id}.gpkg"
-    con, layer = open_layer(live / f"{desc.id}.gpkg")
-    con.close()
+def _extent(layer: Layer, desc: Descriptor) -> list[float]:
     if layer.extent is not None:
         minx, miny, maxx, maxy = layer.extent
         lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]),
                                     desc.storage_crs, "OGC:CRS84")
-    elif pub.extent is not None:  # a table without geometry: its descriptor's extent
-        lon, lat = np.array([pub.extent[0], pub.extent[2]]), np.array([pub.extent[1],
-                                                                       pub.extent[3]])
-    else:
-        raise DescriptorError(f"{desc.path}: a table without geometry needs publication.extent")
-    titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
-    base = settings.base_url
+        return [round(float(v), 6) for v in (lon[0], lat[0], lon[1], lat[1])]
+    if desc.publication.extent is not None:  # a table without geometry
+        return list(desc.publication.extent)
+    raise DescriptorError(f"{desc.path}: a table without geometry needs publication.extent")
+
+
+def _resource(desc: Descriptor, settings: Settings, *, name: str, file: str, title: I18n,
+              description: I18n, keywords: list[str], title_field: str,
+              titles: dict[str, str], links: list[dict[str, Any]], live: Path
+              ) -> dict[str, Any]:
+    con, layer = open_layer(live / file)
+    con.close()
     return {
         "type": "collection",
-        "title": {"de": pub.title.de, "en": pub.title.en},
-        "description": {"de": pub.description.de, "en": pub.description.en},
-        "keywords": list(pub.keywords) or [desc.id],
-        "links": [{
-            "type": "application/gml+xml", "rel": "enclosure", "hreflang": "de",
-            "title": f"INSPIRE GML ({desc.inspire.application_schema})",
-            "href": f"{base}/downloads/{desc.id}/{desc.id}.inspire.gml",
-            "length": (live / f"{desc.id}.inspire.gml").stat().st_size,
-        }] if desc.inspire is not None else [],
-        "extents": {"spatial": {"bbox": [round(float(lon[0]), 6), round(float(lat[0]), 6),
-                                         round(float(lon[1]), 6), round(float(lat[1]), 6)],
-                                "crs": CRS84}},
+        "title": {"de": title.de, "en": title.en},
+        "description": {"de": description.de, "en": description.en},
+        "keywords": keywords or [name],
+        "links": links,
+        "extents": {"spatial": {"bbox": _extent(layer, desc), "crs": CRS84}},
         "limits": {"default_items": 10, "max_items": 10000},
         "providers": [{
             "type": "feature",
             "name": "gdi.publish.provider.GpkgProvider",
-            "data": str(gpkg),
+            "data": str(settings.publish_dir / desc.id / "current" / file),
             "id_field": "local_id",
-            "title_field": pub.title_field or "local_id",
+            "title_field": title_field,
             "storage_crs": EPSG.format(crs.parse_crs(desc.storage_crs).to_epsg()),
             "crs": list(OUTPUT_CRS),
             "options": {"titles": titles},
@@ -85,11 +80,38 @@ def collection(desc: Descriptor, live: Path, settings: Settings) -> dict[str, An
     }
 
 
+def collections(desc: Descriptor, live: Path, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The public collections of one dataset: its records and, if any, its aggregate."""
+    pub = desc.publication
+    base = settings.base_url
+    links = [{
+        "type": "application/gml+xml", "rel": "enclosure", "hreflang": "de",
+        "title": f"INSPIRE GML ({desc.inspire.application_schema})",
+        "href": f"{base}/downloads/{desc.id}/{desc.id}.inspire.gml",
+        "length": (live / f"{desc.id}.inspire.gml").stat().st_size,
+    }] if desc.inspire is not None else []
+    titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
+    out = {pub.collection: _resource(
+        desc, settings, name=pub.collection, file=f"{desc.id}.gpkg", title=pub.title,
+        description=pub.description, keywords=list(pub.keywords),
+        title_field=pub.title_field or "local_id", titles=titles, links=links, live=live)}
+    if pub.aggregate is not None:
+        agg = pub.aggregate
+        out[agg.collection] = _resource(
+            desc, settings, name=agg.collection, file=f"{agg.collection}.gpkg",
+            title=agg.title, description=agg.description, keywords=list(pub.keywords),
+            title_field="cell_id", titles={"cell_id": "Rasterzelle (INSPIRE)",
+                                           "class": "Klasse", "count": "Anzahl"},
+            links=[], live=live)
+    return out
+
+
 def render(settings: Settings) -> dict[str, Any]:
     base_cfg = settings.project_dir / "config" / "pygeoapi.yml"
     cfg = read_yaml(base_cfg, settings.substitutions())
-    cfg["resources"] = {d.publication.collection: collection(d, live, settings)
-                        for d, live in published(settings)}
+    cfg["resources"] = {}
+    for desc, live in published(settings):
+        cfg["resources"].update(collections(desc, live, settings))
     from pygeoapi.config import validate_config
 
     try:

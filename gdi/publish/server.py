@@ -70,8 +70,10 @@ class Services:
         for desc, _live in datasets:
             folder = downloads / desc.id
             folder.mkdir(parents=True)
-            for pattern in ogcapi.SAFE_FILES:
-                name = pattern.format(id=desc.id)
+            agg = desc.publication.aggregate
+            names = {p.format(id=desc.id, aggregate=agg.collection if agg else desc.id)
+                     for p in ogcapi.SAFE_FILES}
+            for name in sorted(names):
                 if (_live / name).exists():
                     (folder / name).symlink_to(
                         self.settings.publish_dir / desc.id / "current" / name)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gdi.samples import playgrounds, trees
+from gdi.samples import playgrounds, sites, trees
 
 GENERATORS: dict[str, Callable[..., Path]] = {"trees": trees.generate,
-                                              "playgrounds": playgrounds.generate}
+                                              "playgrounds": playgrounds.generate,
+                                              "contaminated_sites": sites.generate}
