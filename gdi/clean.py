@@ -149,8 +149,9 @@ def clean(raw: RawTable, desc: Descriptor,
         data = data.join(resolve_species(data[desc.species.field], desc.species.table))
     keep = ~reject
     data, geom, rec_kept = data[keep].reset_index(drop=True), geom[keep], rec[keep]
-    anchor = shapely.point_on_surface(geom)
-    x, y = shapely.get_x(anchor), shapely.get_y(anchor)
+    with np.errstate(invalid="ignore"):  # rows without geometry give NaN positions
+        anchor = shapely.point_on_surface(geom)
+        x, y = shapely.get_x(anchor), shapely.get_y(anchor)
     local_id, dup_reject = _local_ids(data, x, y, rec_kept, desc, problems)
     keep2 = ~dup_reject
     data = data[keep2].reset_index(drop=True)

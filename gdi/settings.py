@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     keep_releases: int = 3
     contact_email: str = "geodaten@stadt-hildesheim.invalid"
     codelist_uri_base: str = ""  # default: <base URL>/codelists
+    # the internal API (/internal/ogcapi/, full data) answers only with these credentials;
+    # without them it is switched off (404)
+    internal_user: str = ""
+    internal_password: SecretStr = SecretStr("")
 
     @field_validator("project_dir", "data_dir", "datasets_dir", "shared_dir")
     @classmethod

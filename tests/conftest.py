@@ -24,6 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GDI_SHARED_DIR", ROOT.parent / "shared"))
 GDI = [sys.executable, "-m", "gdi.cli"]
+INTERNAL = ("planungsamt", "test-only: not a real password")
 
 
 def gdi(*args: str, data_dir: Path, env: dict[str, str] | None = None,
@@ -83,7 +84,8 @@ class Server:
 def server(published: Published) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "GDI_DATA_DIR": str(published.data_dir),
-           "GDI_SHARED_DIR": str(SHARED)}
+           "GDI_SHARED_DIR": str(SHARED), "GDI_INTERNAL_USER": INTERNAL[0],
+           "GDI_INTERNAL_PASSWORD": INTERNAL[1]}
     proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 import urllib.request
@@ -11,7 +12,7 @@ from lxml import etree
 
 from gdi.samples.sites import CANARY
 from gdi.xsd import schema_for, validate_file
-from tests.conftest import SHARED, Published, Server, http_status
+from tests.conftest import INTERNAL, SHARED, Published, Server, http_status
 
 AM = "http://inspire.ec.europa.eu/schemas/am/4.0"
 AM_XSD = "https://inspire.ec.europa.eu/schemas/am/4.0/AreaManagementRestrictionRegulationZone.xsd"
@@ -108,3 +109,37 @@ def test_no_confidential_value_or_private_site_reaches_the_public(published: Pub
     for path in published.data_dir.rglob("*"):
         if path.is_file() and not {"sources", "internal"} & set(path.parts):
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def _auth_get(url: str, user: str, password: str) -> tuple[int, bytes]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return int(resp.status), bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), bytes(exc.read())
+
+
+def test_internal_users_get_the_full_data_behind_authentication(published: Published,
+                                                                server: Server) -> None:
+    items = f"{server.base}/internal/ogcapi/collections/contaminated_sites/items?limit=2000"
+    assert http_status(items) == 401
+    assert _auth_get(items, INTERNAL[0], "wrong")[0] == 401
+    status, body = _auth_get(items, *INTERNAL)
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["numberMatched"] == published.reports["contaminated_sites"]["published"]
+    owners = {f["properties"]["owner"] for f in doc["features"]}
+    assert all(o.startswith(f"{CANARY}-EIGENTUEMER-") for o in owners) and len(owners) > 1000
+    # internal properties are queryable internally (and only there)
+    one = urllib.parse.quote("GEHEIM-EIGENTUEMER-17 Müller")
+    status, body = _auth_get(f"{server.base}/internal/ogcapi/collections/contaminated_sites/"
+                             f"items?owner={one}", *INTERNAL)
+    assert status == 200 and json.loads(body)["numberMatched"] == 1
+    trees = f"{server.base}/internal/ogcapi/collections/trees/items?limit=1"
+    assert b"inspector" in _auth_get(trees, *INTERNAL)[1]
+    # the public side is unchanged, and the rest of /internal/ does not exist
+    assert http_status(f"{server.base}/internal/") == 404
+    assert json.loads(_body(f"{server.ogcapi}/collections/contaminated_sites/items?limit=1"))[
+        "numberMatched"] == published.reports["contaminated_sites"]["public"]["records"]

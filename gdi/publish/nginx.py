@@ -6,9 +6,12 @@ structure and values this program controls (paths and ports, never user input).
 
 from __future__ import annotations
 
+import base64
 import grp
+import hashlib
 import os
 import pwd
+import secrets
 from pathlib import Path
 
 from gdi.settings import Settings
@@ -24,6 +27,30 @@ def _worker_user(run: Path) -> str:
         os.chown(run / "tmp" / sub, owner.pw_uid, owner.pw_gid)
     group = grp.getgrgid(owner.pw_gid).gr_name
     return f"user {owner.pw_name} {group};"
+
+
+def write_htpasswd(path: Path, user: str, password: str) -> None:
+    """nginx auth_basic file with a salted SHA-1 ({SSHA}) password, readable by the owner."""
+    salt = secrets.token_bytes(8)
+    digest = hashlib.sha1(password.encode() + salt).digest()
+    line = f"{user}:{{SSHA}}{base64.b64encode(digest + salt).decode()}\n"
+    path.write_text(line, encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _internal(run: Path, ports: dict[str, int]) -> str:
+    """The internal API behind authentication; switched off (404) without credentials."""
+    if "internal" not in ports:
+        return "        location /internal/ { return 404; }"
+    return f"""        location /internal/ogcapi/ {{
+            auth_basic "Stadt Hildesheim intern";
+            auth_basic_user_file {run}/internal/htpasswd;
+            proxy_pass http://127.0.0.1:{ports["internal"]}/;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header Authorization "";
+        }}
+        location /internal/ {{ return 404; }}"""
 
 
 def nginx_conf(settings: Settings, run: Path, ports: dict[str, int]) -> str:
@@ -67,6 +94,7 @@ http {{
             alias {downloads}/;
             limit_except GET {{ deny all; }}
         }}
+{_internal(run, ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
             proxy_pass http://127.0.0.1:{ports["ogcapi"]}/;

@@ -80,9 +80,20 @@ def _resource(desc: Descriptor, settings: Settings, *, name: str, file: str, tit
     }
 
 
-def collections(desc: Descriptor, live: Path, settings: Settings) -> dict[str, dict[str, Any]]:
-    """The public collections of one dataset: its records and, if any, its aggregate."""
+def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: bool = False
+                ) -> dict[str, dict[str, Any]]:
+    """The collections of one dataset: its records and, if any, its aggregate. ``internal``:
+    the internal store (every record, every field) for the authenticated internal API."""
     pub = desc.publication
+    if internal:
+        file = f"internal/{desc.id}.gpkg"
+        if not (live / file).exists():
+            file = f"{desc.id}.gpkg"  # nothing is withheld from the public
+        titles = {n: f.title.de if f.title else n for n, f in desc.fields.items()}
+        return {pub.collection: _resource(
+            desc, settings, name=pub.collection, file=file, title=pub.title,
+            description=pub.description, keywords=list(pub.keywords),
+            title_field=pub.title_field or "local_id", titles=titles, links=[], live=live)}
     base = settings.base_url
     links = [{
         "type": "application/gml+xml", "rel": "enclosure", "hreflang": "de",
@@ -106,12 +117,16 @@ def collections(desc: Descriptor, live: Path, settings: Settings) -> dict[str, d
     return out
 
 
-def render(settings: Settings) -> dict[str, Any]:
+def render(settings: Settings, *, internal: bool = False) -> dict[str, Any]:
     base_cfg = settings.project_dir / "config" / "pygeoapi.yml"
     cfg = read_yaml(base_cfg, settings.substitutions())
     cfg["resources"] = {}
     for desc, live in published(settings):
-        cfg["resources"].update(collections(desc, live, settings))
+        cfg["resources"].update(collections(desc, live, settings, internal=internal))
+    if internal:
+        cfg["server"]["url"] = f"{settings.base_url}/internal/ogcapi"
+        ident = cfg["metadata"]["identification"]
+        ident["title"] = {k: f"{v} (intern)" for k, v in ident["title"].items()}
     from pygeoapi.config import validate_config
 
     try:
@@ -171,12 +186,13 @@ def self_contained(doc: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def write_runtime(settings: Settings, folder: Path) -> tuple[Path, Path, dict[str, Any]]:
+def write_runtime(settings: Settings, folder: Path, *, internal: bool = False
+                  ) -> tuple[Path, Path, dict[str, Any]]:
     """Write the runtime pygeoapi config and OpenAPI document; return their paths."""
     from pygeoapi.openapi import get_oas
 
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = render(settings)
+    cfg = render(settings, internal=internal)
     cfg_path = folder / "pygeoapi.yml"
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")

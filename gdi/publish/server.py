@@ -27,7 +27,7 @@ from typing import Any
 from gdi.errors import ServiceError
 from gdi.publish import ogcapi
 from gdi.publish.frontpage import write_codelists, write_frontpage
-from gdi.publish.nginx import nginx_conf
+from gdi.publish.nginx import nginx_conf, write_htpasswd
 from gdi.settings import Settings
 
 
@@ -79,20 +79,30 @@ class Services:
                         self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         write_codelists(run / "codelists", self.settings)
-        env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg_path), "PYGEOAPI_OPENAPI": str(oas_path)}
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self._spawn("ogcapi", [str(gunicorn), "--bind", f"127.0.0.1:{self.app_port}",
-                               "--workers", "2", "--threads", "4", "--worker-class", "gthread",
-                               "--access-logfile", "-", "--error-logfile", "-",
-                               # paths only: query strings never reach a log
-                               "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
-                               "gdi.publish.app:application"], env)
+        ports = {"ogcapi": self.app_port}
+        self._ogcapi("ogcapi", cfg_path, oas_path, self.app_port)
+        if self.settings.internal_user and self.settings.internal_password.get_secret_value():
+            internal = run / "internal"
+            icfg, ioas, _ = ogcapi.write_runtime(self.settings, internal, internal=True)
+            write_htpasswd(internal / "htpasswd", self.settings.internal_user,
+                           self.settings.internal_password.get_secret_value())
+            ports["internal"] = free_port()
+            self._ogcapi("ogcapi-internal", icfg, ioas, ports["internal"])
         conf = run / "nginx.conf"
-        conf.write_text(nginx_conf(self.settings, run, {"ogcapi": self.app_port}),
-                        encoding="utf-8")
+        conf.write_text(nginx_conf(self.settings, run, ports), encoding="utf-8")
         self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
                               str(run / "logs" / "nginx-error.log")], dict(os.environ))
         self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
+
+    def _ogcapi(self, name: str, cfg: Path, oas: Path, port: int) -> None:
+        env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self._spawn(name, [str(gunicorn), "--bind", f"127.0.0.1:{port}",
+                           "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+                           "--access-logfile", "-", "--error-logfile", "-",
+                           # paths only: query strings never reach a log
+                           "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
+                           "gdi.publish.app:application"], env)
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         log = (self.run_dir / "logs" / f"{name}.log").open("ab")
