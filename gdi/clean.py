@@ -150,7 +150,8 @@ def clean(raw: RawTable, desc: Descriptor,
     keep = ~reject
     data, geom, rec_kept = data[keep].reset_index(drop=True), geom[keep], rec[keep]
     with np.errstate(invalid="ignore"):  # rows without geometry give NaN positions
-        anchor = shapely.point_on_surface(geom)
+        is_point = shapely.get_type_id(geom) == 0
+        anchor = geom if is_point.all() else shapely.point_on_surface(geom)
         x, y = shapely.get_x(anchor), shapely.get_y(anchor)
     local_id, dup_reject = _local_ids(data, x, y, rec_kept, desc, problems)
     keep2 = ~dup_reject

@@ -56,17 +56,26 @@ def check(geom: np.ndarray, rec: np.ndarray, notes: dict[int, str], source_crs: 
     reject |= missing
     ok = ~reject
     out = np.full(len(geom), None, dtype=object)
-    out[ok] = _to_crs(geom[ok], source_crs, area.crs)
-    anchor = np.full(len(geom), None, dtype=object)
-    anchor[ok] = shapely.point_on_surface(out[ok])
     minx, miny, maxx, maxy = area.bbox
 
-    def inside(g: np.ndarray) -> np.ndarray:
-        x, y = shapely.get_x(g), shapely.get_y(g)
+    def inside_xy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return np.asarray((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))
 
-    outside = ok & ~inside(anchor)
+    def inside(g: np.ndarray) -> np.ndarray:
+        return inside_xy(shapely.get_x(g), shapely.get_y(g))
+
+    if points[ok].all():  # points (a million trees): plain coordinate arrays
+        ax, ay = crs.transform_xy(xs[ok], ys[ok], source_crs, area.crs)
+        out[ok] = shapely.points(ax, ay)
+        ok_inside = np.zeros(len(geom), dtype=bool)
+        ok_inside[ok] = inside_xy(ax, ay)
+    else:
+        out[ok] = _to_crs(geom[ok], source_crs, area.crs)
+        anchor = np.full(len(geom), None, dtype=object)
+        anchor[ok] = shapely.point_on_surface(out[ok])
+        ok_inside = ok & inside(anchor)
+    outside = ok & ~ok_inside
     swapped = np.zeros(len(geom), dtype=bool)
     if outside.any():
         idx = np.flatnonzero(outside)

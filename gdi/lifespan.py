@@ -1,20 +1,20 @@
 """Stable versions: ``beginLifespanVersion`` changes only when an object changes.
 
-Each release keeps a small state file (local id -> content hash, begin of lifespan). A new run
-reuses the previous begin for every object whose public content (attributes and position to
-the millimetre) hashes the same, and stamps changed or new objects with the run time.
+Each release keeps a small state file, Parquet (local id -> content hash, begin of lifespan).
+A new run reuses the previous begin for every object whose public content (attributes and
+position to the millimetre) hashes the same, and stamps changed or new objects with the run
+time.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
-STATE_FILE = "state.sqlite"
+STATE_FILE = "state.parquet"
 
 
 def content_hash(data: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
@@ -27,18 +27,17 @@ def content_hash(data: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
 
 def read_state(release: Path | None) -> pd.DataFrame:
     """The previous release's (local_id, hash, begin) table; empty for a first run."""
-    empty = pd.DataFrame({"local_id": pd.Series(dtype=object), "hash": pd.Series(dtype="int64"),
-                          "begin": pd.Series(dtype=object)})
     if release is None or not (release / STATE_FILE).exists():
-        return empty
-    with sqlite3.connect(release / STATE_FILE) as con:
-        return pd.read_sql_query("SELECT local_id, hash, begin FROM lifespan", con)
+        return pd.DataFrame({"local_id": pd.Series(dtype=object),
+                             "hash": pd.Series(dtype="int64"),
+                             "begin": pd.Series(dtype=object)})
+    return pd.read_parquet(release / STATE_FILE)
 
 
 def assign(data: pd.DataFrame, geometry: np.ndarray, previous: pd.DataFrame,
            now: str) -> tuple[pd.Series, np.ndarray, int]:
     """Begin of lifespan per record; returns (begins, hashes, number unchanged)."""
-    hashes = content_hash(data, geometry).astype(np.int64)  # signed 64-bit for SQLite
+    hashes = content_hash(data, geometry).astype(np.int64)
     current = pd.DataFrame({"local_id": data["local_id"].astype(object).to_numpy(),
                             "hash": hashes})
     merged = current.merge(previous, on="local_id", how="left", suffixes=("", "_prev"))
@@ -49,8 +48,6 @@ def assign(data: pd.DataFrame, geometry: np.ndarray, previous: pd.DataFrame,
 
 def write_state(release: Path, local_ids: pd.Series, hashes: np.ndarray, begins: pd.Series
                 ) -> None:
-    frame = pd.DataFrame({"local_id": local_ids.astype(object).to_numpy(), "hash": hashes,
-                          "begin": begins.to_numpy(dtype=object)})
-    with sqlite3.connect(release / STATE_FILE) as con:
-        con.execute("CREATE TABLE lifespan (local_id TEXT PRIMARY KEY, hash INTEGER, begin TEXT)")
-        frame.to_sql("lifespan", con, if_exists="append", index=False, chunksize=100_000)
+    frame = pd.DataFrame({"local_id": local_ids.astype(str).to_numpy(), "hash": hashes,
+                          "begin": begins.astype(str).to_numpy()})
+    frame.to_parquet(release / STATE_FILE, index=False)

@@ -137,14 +137,12 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
                 report.outputs["inspire_gml"] = gml_path.name
                 clock("inspire_gml")
             # while the validator reads the last bytes: the public store and the state
-            _write_public_store(public, desc, gpkg_path)
             if desc.internal_fields() or desc.publication.public_rows is not None:
                 (stage / "internal").mkdir()
                 internal = stage / "internal" / f"{desc.id}.gpkg"
-                write_gpkg(public_frame(table, desc, internal=True), internal,
-                           desc.publication.collection)
-                store.finalize(internal, desc.publication.collection, "local_id")
+                _write_internal_store(table, desc, internal)
                 report.outputs["internal_gpkg"] = f"internal/{internal.name}"
+            _write_public_store(public, desc, gpkg_path)
             if desc.publication.aggregate is not None:
                 report.outputs["aggregate_gpkg"] = _write_aggregate(table, desc, stage, report)
             lifespan.write_state(stage, table.data["local_id"], hashes, begins)
@@ -179,6 +177,11 @@ def _public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
         mask |= table.data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool)
     return dataclasses.replace(table, data=table.data[mask].reset_index(drop=True),
                                geometry=table.geometry[mask], record=table.record[mask])
+
+
+def _write_internal_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
+    write_gpkg(public_frame(table, desc, internal=True), path, desc.publication.collection)
+    store.finalize(path, desc.publication.collection, "local_id")
 
 
 def _write_aggregate(table: CleanTable, desc: Descriptor, stage: Path, report: RunReport

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import yaml
 from lxml import etree
@@ -146,11 +146,8 @@ def test_identifiers_and_versions_are_stable(published: Published, tmp_path: Pat
     data = copy_tree(published.data_dir, tmp_path / "data")
 
     def state(dataset: str) -> dict[str, str]:
-        con = sqlite3.connect(data / "publish" / dataset / "current" / "state.sqlite")
-        try:
-            return dict(con.execute("SELECT local_id, begin FROM lifespan"))
-        finally:
-            con.close()
+        frame = pd.read_parquet(data / "publish" / dataset / "current" / "state.parquet")
+        return dict(zip(frame["local_id"], frame["begin"], strict=True))
 
     before = {d: state(d) for d in ("playgrounds", "playground_equipment")}
     gdi("run", "--all", "-q", data_dir=data)
