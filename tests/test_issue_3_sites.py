@@ -143,3 +143,31 @@ def test_internal_users_get_the_full_data_behind_authentication(published: Publi
     assert http_status(f"{server.base}/internal/") == 404
     assert json.loads(_body(f"{server.ogcapi}/collections/contaminated_sites/items?limit=1"))[
         "numberMatched"] == published.reports["contaminated_sites"]["public"]["records"]
+
+
+def test_private_geometries_never_reach_the_public(published: Published, server: Server) -> None:
+    full = _internal(published)
+    private = full[(full.kind != "Altablagerung") & ~full.municipal_land.astype(bool)]
+    private_points = {(round(p.x, 1), round(p.y, 1))
+                      for p in private.geometry.representative_point()}
+    served = pyogrio.read_dataframe(f"OAPIF:{server.ogcapi}", layer="contaminated_sites",
+                                    CRS="EPSG:25832")
+    served_points = {(round(p.x, 1), round(p.y, 1))
+                     for p in served.geometry.representative_point()}
+    assert served_points and not served_points & private_points
+    cells = pyogrio.read_dataframe(f"OAPIF:{server.ogcapi}", layer="contaminated_sites_grid",
+                                   CRS="EPSG:25832")
+    assert (cells.geometry.area > 0.9e6).all()  # whole 1 km cells, no site outlines
+
+
+def test_real_clients_count_the_public_collections(published: Published,
+                                                   server: Server) -> None:
+    from owslib.ogcapi.features import Features
+
+    public = published.reports["contaminated_sites"]["public"]
+    api = Features(server.ogcapi)
+    for coll, expected in (("contaminated_sites", public["records"]),
+                           ("contaminated_sites_grid", public["aggregate_rows"])):
+        page = api.collection_items(coll, limit=10000)
+        assert page["numberMatched"] == expected == len(page["features"]), coll
+        assert len(pyogrio.read_dataframe(f"OAPIF:{server.ogcapi}", layer=coll)) == expected
