@@ -111,6 +111,15 @@ def get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
+def http_body(url: str) -> bytes:
+    """The body of a GET, also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        return bytes(exc.read())
+
+
 def http_status(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
     req = urllib.request.Request(url, method=method, headers=headers or {})
     try:

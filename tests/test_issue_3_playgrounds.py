@@ -14,7 +14,17 @@ from lxml import etree
 
 from gdi.samples.playgrounds import SPONSOR_CANARY
 from gdi.xsd import schema_for, validate_file
-from tests.conftest import ROOT, SHARED, Published, Server, copy_tree, gdi, get_json, http_status
+from tests.conftest import (
+    ROOT,
+    SHARED,
+    Published,
+    Server,
+    copy_tree,
+    gdi,
+    get_json,
+    http_body,
+    http_status,
+)
 
 ELU = "http://inspire.ec.europa.eu/schemas/elu/4.0"
 ELU_XSD = "https://inspire.ec.europa.eu/schemas/elu/4.0/ExistingLandUse.xsd"
@@ -80,14 +90,6 @@ def test_city_code_list_values_resolve(published: Published, server: Server) -> 
     assert len(doc["values"]) == 3 and doc["extends"].endswith("3_4_4_OpenAirRecreationalAreas")
 
 
-def _get(url: str) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            return bytes(resp.read())
-    except urllib.error.HTTPError as exc:
-        return bytes(exc.read())
-
-
 def test_sponsors_never_reach_a_public_endpoint_file_or_log(published: Published,
                                                              server: Server) -> None:
     canary = SPONSOR_CANARY.encode()
@@ -104,7 +106,7 @@ def test_sponsors_never_reach_a_public_endpoint_file_or_log(published: Published
                  f"{server.base}/downloads/{coll}/{coll}.gpkg"]
     urls.append(f"{server.base}/downloads/playgrounds/playgrounds.inspire.gml")
     for url in urls:
-        body = _get(url)
+        body = http_body(url)
         if SPONSOR_CANARY in url:  # the probe's own query is echoed in the links: drop them
             doc = json.loads(body)
             assert doc.get("numberMatched", 0) == 0 or "code" in doc, url

@@ -12,7 +12,7 @@ from lxml import etree
 
 from gdi.samples.sites import CANARY
 from gdi.xsd import schema_for, validate_file
-from tests.conftest import INTERNAL, SHARED, Published, Server, http_status
+from tests.conftest import INTERNAL, SHARED, Published, Server, http_body, http_status
 
 AM = "http://inspire.ec.europa.eu/schemas/am/4.0"
 AM_XSD = "https://inspire.ec.europa.eu/schemas/am/4.0/AreaManagementRestrictionRegulationZone.xsd"
@@ -72,14 +72,6 @@ def test_grid_counts_suppress_small_numbers(published: Published) -> None:
     assert cells["count"].sum() <= published.reports["contaminated_sites"]["published"]
 
 
-def _body(url: str) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            return bytes(resp.read())
-    except urllib.error.HTTPError as exc:
-        return bytes(exc.read())
-
-
 def test_no_confidential_value_or_private_site_reaches_the_public(published: Published,
                                                                   server: Server) -> None:
     full = _internal(published)
@@ -98,13 +90,13 @@ def test_no_confidential_value_or_private_site_reaches_the_public(published: Pub
                  f"{base}/items?properties=owner,parcel,notes",
                  f"{base}/items?filter=" + urllib.parse.quote("owner IS NOT NULL")]
     for url in urls:
-        body = _body(url)
+        body = http_body(url)
         assert CANARY.encode() not in body, url
         sample = [i for i in sorted(private_ids)[:200] if i.encode() in body]
         assert not sample, (url, sample[:3])
     for prop in ("owner", "parcel", "case_officer"):
         assert http_status(f"{api}/collections/contaminated_sites/items?{prop}=x") == 400
-    doc = json.loads(_body(f"{api}/collections/contaminated_sites/items?limit=10000"))
+    doc = json.loads(http_body(f"{api}/collections/contaminated_sites/items?limit=10000"))
     assert doc["numberMatched"] == published.reports["contaminated_sites"]["public"]["records"]
     for path in published.data_dir.rglob("*"):
         if path.is_file() and not {"sources", "internal"} & set(path.parts):
@@ -141,7 +133,7 @@ def test_internal_users_get_the_full_data_behind_authentication(published: Publi
     assert b"inspector" in _auth_get(trees, *INTERNAL)[1]
     # the public side is unchanged, and the rest of /internal/ does not exist
     assert http_status(f"{server.base}/internal/") == 404
-    assert json.loads(_body(f"{server.ogcapi}/collections/contaminated_sites/items?limit=1"))[
+    assert json.loads(http_body(f"{server.ogcapi}/collections/contaminated_sites/items?limit=1"))[
         "numberMatched"] == published.reports["contaminated_sites"]["public"]["records"]
 
 
