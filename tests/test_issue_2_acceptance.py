@@ -199,3 +199,16 @@ def test_flensburg_export_is_published_by_a_descriptor_alone(tmp_path: Path) -> 
     first = pyogrio.read_dataframe(gpkg, layer="flensburg_trees", max_features=1)
     assert abs(first.geometry.x[0] - 530003.177) < 0.001
     assert abs(first.geometry.y[0] - 6072387.850) < 0.001
+
+
+def test_a_new_release_is_served_without_restart(published: Published, server: Server) -> None:
+    before = published.release()
+    items = f"{server.ogcapi}/collections/trees/items?limit=1"
+    assert get_json(items)["numberMatched"] == published.report["published"]
+    gdi("run", "trees", "-q", data_dir=published.data_dir)
+    after = published.release()
+    assert after != before  # promoted: current points at the new release
+    doc = get_json(items)
+    assert doc["numberMatched"] == published.report["published"]
+    assert doc["features"][0]["properties"]["begin_lifespan"]  # unchanged trees keep versions
+    assert all(get_json(items + f"&offset={o}")["numberReturned"] == 1 for o in (0, 30000))

@@ -33,14 +33,19 @@ _local = threading.local()
 
 
 def _connection(path: Path) -> tuple[sqlite3.Connection, Layer]:
+    """The open store behind a configured path (through ``current``); a newly promoted
+    release is opened on the next request and the old one closed."""
     real = path.resolve()
-    cache: dict[Path, tuple[sqlite3.Connection, Layer]] = _local.__dict__.setdefault("c", {})
-    if real not in cache:
-        for old in list(cache):
-            if old.parent.parent == real.parent.parent:  # an older release of the same set
-                cache.pop(old)[0].close()
-        cache[real] = open_layer(real)
-    return cache[real]
+    cache: dict[Path, tuple[Path, sqlite3.Connection, Layer]] = _local.__dict__.setdefault(
+        "c", {})
+    cached = cache.get(path)
+    if cached is None or cached[0] != real:
+        if cached is not None:
+            cached[1].close()
+        con, layer = open_layer(real)
+        cache[path] = (real, con, layer)
+        return con, layer
+    return cached[1], cached[2]
 
 
 def _count(con: sqlite3.Connection, layer: Layer, where: str, params: list[Any]) -> int:
