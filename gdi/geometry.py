@@ -80,7 +80,8 @@ def check(geom: np.ndarray, rec: np.ndarray, notes: dict[int, str], source_crs: 
     if outside.any():
         idx = np.flatnonzero(outside)
         turned = _to_crs(_swap_xy(geom[idx]), source_crs, area.crs)
-        fits = inside(np.asarray(shapely.point_on_surface(turned), dtype=object))
+        with np.errstate(invalid="ignore"):  # outside the grid: inf, so not inside
+            fits = inside(np.asarray(shapely.point_on_surface(turned), dtype=object))
         swapped[idx[fits]] = True
         if area.swapped == "swap":
             out[idx[fits]] = turned[fits]
