@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     codelist_uri_base: str = ""  # default: <base URL>/codelists
     # the internal API (/internal/ogcapi/, full data) answers only with these credentials;
     # without them it is switched off (404)
+    # the view service's ISO metadata record (CSW GetRecordById), for the INSPIRE extended
+    # capabilities; until the catalogue exists: <base URL>/csw
+    view_service_metadata_url: str = ""
     internal_user: str = ""
     internal_password: SecretStr = SecretStr("")
 

@@ -18,6 +18,9 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -f /usr/share/proj/BETA2007.gsb ] || need+=(proj-data)
 command -v ogr2ogr >/dev/null 2>&1 || need+=(gdal-bin)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# the INSPIRE view service: MapServer 8 as resident FastCGI processes
+[ -x /usr/lib/cgi-bin/mapserv ] || command -v mapserv >/dev/null 2>&1 || need+=(mapserver-bin cgi-mapserver)
+command -v spawn-fcgi >/dev/null 2>&1 || need+=(spawn-fcgi)
 if [ $with_bench -eq 1 ]; then
   ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || need+=(libsqlite3-mod-spatialite)
 fi

@@ -53,6 +53,16 @@ def _internal(run: Path, ports: dict[str, int]) -> str:
         location /internal/ {{ return 404; }}"""
 
 
+def _wms(ports: dict[str, int]) -> str:
+    if "wms" not in ports:
+        return "        location = /wms { return 503; }"
+    return f"""        location = /wms {{
+            limit_except GET {{ deny all; }}
+            include /etc/nginx/fastcgi_params;
+            fastcgi_pass 127.0.0.1:{ports["wms"]};
+        }}"""
+
+
 def nginx_conf(settings: Settings, run: Path, ports: dict[str, int]) -> str:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run / "tmp" / sub).mkdir(parents=True, exist_ok=True)
@@ -95,6 +105,7 @@ http {{
             limit_except GET {{ deny all; }}
         }}
 {_internal(run, ports)}
+{_wms(ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
             proxy_pass http://127.0.0.1:{ports["ogcapi"]}/;

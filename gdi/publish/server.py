@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from gdi.errors import ServiceError
-from gdi.publish import ogcapi
+from gdi.publish import mapfile, ogcapi
 from gdi.publish.frontpage import write_codelists, write_frontpage
 from gdi.publish.nginx import nginx_conf, write_htpasswd
 from gdi.settings import Settings
@@ -88,6 +88,16 @@ class Services:
                            self.settings.internal_password.get_secret_value())
             ports["internal"] = free_port()
             self._ogcapi("ogcapi-internal", icfg, ioas, ports["internal"])
+        mapserv = shutil.which("mapserv") or "/usr/lib/cgi-bin/mapserv"
+        spawn = shutil.which("spawn-fcgi")
+        if Path(mapserv).exists() and spawn:
+            ms_conf = mapfile.write(self.settings, datasets, run / "mapserver",
+                                    run / "logs" / "mapserver.log")
+            ports["wms"] = free_port()
+            # resident FastCGI processes: no request pays a process start
+            self._spawn("wms", [spawn, "-n", "-a", "127.0.0.1", "-p", str(ports["wms"]),
+                                "-F", "2", "--", mapserv],
+                        {**os.environ, "MAPSERVER_CONFIG_FILE": str(ms_conf)})
         conf = run / "nginx.conf"
         conf.write_text(nginx_conf(self.settings, run, ports), encoding="utf-8")
         self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
@@ -126,7 +136,8 @@ class Services:
 
     def urls(self) -> dict[str, str]:
         base = f"http://{self.settings.host}:{self.settings.port}"
-        out = {"Startseite / home": f"{base}/", "OGC API Features": f"{base}/ogcapi/"}
+        out = {"Startseite / home": f"{base}/", "OGC API Features": f"{base}/ogcapi/",
+               "WMS 1.3.0 (INSPIRE)": f"{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"}
         for name in self.cfg.get("resources", {}):
             out[f"collection {name}"] = f"{base}/ogcapi/collections/{name}/items"
         return out

@@ -1,0 +1,123 @@
+"""The INSPIRE View Service's mapfile, derived from the descriptors (built with mappyfile).
+
+One layer per public collection, reading the live release's public GeoPackage (the same
+store pygeoapi reads). INSPIRE layers carry their INSPIRE name (``publication.view_layer``)
+and a default style ``inspire_common:DEFAULT``. GetFeatureInfo returns exactly the public
+fields (``*_include_items`` lists them; never ``all``). Nothing here reads internal stores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mappyfile
+
+from gdi.descriptor import Descriptor
+from gdi.publish.store import open_layer
+from gdi.settings import Settings
+
+SRS = "EPSG:25832 EPSG:4258 EPSG:4326 EPSG:3857 EPSG:3035"
+DEFAULT_STYLE = "inspire_common:DEFAULT"
+# colours of the INSPIRE portrayal rules where they give one, else the city's
+_STYLE = {
+    "SD.SpeciesDistribution": {"color": [34, 139, 34], "outlinecolor": [0, 80, 0]},
+    "LU.ExistingLandUse": {"color": [255, 201, 102], "outlinecolor": [153, 102, 0]},
+    "AM.RestrictedZonesAroundContaminatedSites": {"color": [204, 51, 51],
+                                                  "outlinecolor": [120, 0, 0]},
+}
+_PLAIN = {"color": [70, 110, 180], "outlinecolor": [30, 60, 120]}
+
+
+def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields: list[str],
+           geometry_type: str, style: dict[str, Any], max_scale: float | None) -> dict[str, Any]:
+    kind = "POINT" if geometry_type.upper() == "POINT" else "POLYGON"
+    cls: dict[str, Any] = {"__type__": "class", "name": title, "group": DEFAULT_STYLE}
+    if kind == "POINT":
+        # trees drawn as their crown at large scales (size in metres of the map)
+        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": 6,
+                          "minsize": 3, "maxsize": 40, **style}]
+    else:
+        cls["styles"] = [{"__type__": "style", **style, "opacity": 70},
+                         {"__type__": "style", "outlinecolor": style["outlinecolor"],
+                          "width": 1}]
+    layer: dict[str, Any] = {
+        "__type__": "layer", "name": name, "type": kind, "status": "ON",
+        "connectiontype": "OGR", "connection": str(gpkg), "data": table,
+        "projection": ["init=epsg:25832"], "template": "query.html",
+        "classgroup": DEFAULT_STYLE, "classes": [cls],
+        "metadata": {
+            "wms_title": title, "wms_abstract": abstract, "wms_srs": SRS,
+            "wms_include_items": ",".join(fields), "gml_include_items": ",".join(fields),
+            "wms_style_inspire_common:DEFAULT_title": "INSPIRE Default",
+            "gml_featureid": "local_id", "wms_enable_request": "* !GetStyles",
+        },
+    }
+    if max_scale:
+        layer["maxscaledenom"] = max_scale
+    return layer
+
+
+def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
+          metadata_url: str) -> str:
+    layers = []
+    for desc, live in datasets:
+        pub = desc.publication
+        current = settings.publish_dir / desc.id / "current" / f"{desc.id}.gpkg"
+        con, layer = open_layer(live / f"{desc.id}.gpkg")
+        con.close()
+        if layer.geometry is None:
+            continue
+        name = pub.view_layer or pub.collection
+        style = _STYLE.get(name, _PLAIN)
+        max_scale = 25000 if layer.is_point and layer.count > 5000 else None
+        layers.append(_layer(name, pub.title.de, pub.description.de, current, layer.table,
+                             ["local_id", *layer.fields], layer.geometry_type, style,
+                             max_scale))
+    base = settings.base_url
+    doc = {
+        "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
+        "extent": [556000, 5767000, 574000, 5786000], "units": "meters",
+        "projection": ["init=epsg:25832"], "imagecolor": [255, 255, 255],
+        "symbols": [{"__type__": "symbol", "name": "circle", "type": "ellipse",
+                     "filled": True, "points": [[1, 1]]}],
+        "web": {"__type__": "web", "metadata": {
+            "wms_title": "Geodatendienste der Stadt Hildesheim – Darstellungsdienst",
+            "wms_abstract": "INSPIRE-Darstellungsdienst (WMS 1.3.0) der Stadt Hildesheim.",
+            "wms_onlineresource": f"{base}/wms?", "wms_srs": SRS,
+            # GetStyles is MapServer's own extension: its schema is not an official one
+            "wms_enable_request": "* !GetStyles", "wms_feature_info_mime_type": "text/html",
+            "wms_getfeatureinfo_formatlist": "text/plain,text/html,application/vnd.ogc.gml",
+            "wms_languages": "ger,eng", "wms_inspire_capabilities": "url",
+            "wms_inspire_metadataurl_href": metadata_url,
+            "wms_inspire_metadataurl_format": "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
+            "wms_keywordlist_vocabulary": "ISO",
+            "wms_keywordlist_ISO_items": "infoMapAccessService",
+            "wms_keywordlist": "Hildesheim,INSPIRE,Darstellungsdienst",
+            "wms_fees": "keine", "wms_accessconstraints": "Datenlizenz Deutschland – "
+                                                          "Namensnennung – Version 2.0",
+            "wms_contactperson": "Geodatenmanagement",
+            "wms_contactposition": "pointOfContact",
+            "wms_contactorganization": "Stadt Hildesheim",
+            "wms_contactelectronicmailaddress": settings.contact_email,
+            "ows_rootlayer_title": "Stadt Hildesheim", "ows_rootlayer_name": "hildesheim",
+        }},
+        "layers": layers,
+    }
+    return str(mappyfile.dumps(doc))
+
+
+def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: Path,
+          log: Path) -> Path:
+    """Write the mapfile, its GetFeatureInfo template and MapServer 8's config file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata_url = settings.view_service_metadata_url or f"{settings.base_url}/csw"
+    mapfile = folder / "wms.map"
+    mapfile.write_text(build(settings, datasets, metadata_url), encoding="utf-8")
+    (folder / "query.html").write_text(
+        "<!-- MapServer Template -->\n<tr><td>[local_id]</td></tr>\n", encoding="utf-8")
+    config = {"__type__": "config", "env": {"MS_MAPFILE": str(mapfile), "MS_MAP_NO_PATH": "1",
+                                            "MS_ERRORFILE": str(log)}}
+    conf = folder / "mapserver.conf"
+    conf.write_text(mappyfile.dumps(config), encoding="utf-8")
+    return conf

@@ -1,0 +1,110 @@
+"""Issue 4 (first part): the INSPIRE View Service, MapServer WMS 1.3.0 behind the same root."""
+
+from __future__ import annotations
+
+import io
+import urllib.parse
+
+import pyogrio
+import pytest
+from lxml import etree
+from PIL import Image
+
+from gdi import crs
+from gdi.xsd import schema_for, validate_tree
+from tests.conftest import SHARED, Published, Server, http_body
+
+WMS = "http://www.opengis.net/wms"
+VS = "http://inspire.ec.europa.eu/schemas/inspire_vs/1.0"
+INSPIRE_LAYERS = {"trees": "SD.SpeciesDistribution", "playgrounds": "LU.ExistingLandUse",
+                  "contaminated_sites": "AM.RestrictedZonesAroundContaminatedSites"}
+
+
+def _wms(server: Server, **params: str) -> bytes:
+    query = {"SERVICE": "WMS", "VERSION": "1.3.0", **params}
+    return http_body(f"{server.base}/wms?{urllib.parse.urlencode(query)}")
+
+
+def test_capabilities_validate_offline_with_inspire_extended_capabilities(
+        server: Server) -> None:
+    doc = etree.fromstring(_wms(server, REQUEST="GetCapabilities"))
+    schema = schema_for(SHARED / "inspire-schemas", [
+        (WMS, "http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd"),
+        (VS, "http://inspire.ec.europa.eu/schemas/inspire_vs/1.0/inspire_vs.xsd"),
+        ("http://www.opengis.net/sld",
+         "http://schemas.opengis.net/sld/1.1.0/sld_capabilities.xsd")])
+    validate_tree(doc, schema, name="GetCapabilities")
+    ext = doc.find(f".//{{{VS}}}ExtendedCapabilities")
+    assert ext is not None
+    langs = [e.text for e in ext.iter("{http://inspire.ec.europa.eu/schemas/common/1.0}Language")]
+    assert {"ger", "eng"} <= set(langs)
+    names = {e.text for e in doc.iter(f"{{{WMS}}}Name")}
+    assert set(INSPIRE_LAYERS.values()) <= names
+    crs_list = {e.text for e in doc.iter(f"{{{WMS}}}CRS")}
+    assert {"EPSG:25832", "EPSG:4258", "EPSG:4326", "EPSG:3857", "EPSG:3035"} <= crs_list
+
+
+def _anchor(published: Published, dataset: str) -> tuple[float, float, dict[str, object]]:
+    frame = pyogrio.read_dataframe(published.release(dataset) / f"{dataset}.gpkg",
+                                   max_features=1)
+    p = frame.geometry.iloc[0].representative_point()
+    return p.x, p.y, frame.drop(columns="geometry").iloc[0].to_dict()
+
+
+def _pixels(png: bytes) -> tuple[int, int]:
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = img.getcolors(maxcolors=1 << 20) or []
+    white = sum(n for n, c in colours if c == (255, 255, 255))
+    return img.width * img.height - white, white
+
+
+@pytest.mark.parametrize("dataset", sorted(INSPIRE_LAYERS))
+def test_getmap_draws_the_data_where_it_is(published: Published, server: Server,
+                                          dataset: str) -> None:
+    from owslib.wms import WebMapService
+
+    wms = WebMapService(f"{server.base}/wms", version="1.3.0")
+    layer = INSPIRE_LAYERS[dataset]
+    assert layer in wms.contents
+    x, y, _ = _anchor(published, dataset)
+    for code, box in (("EPSG:25832", (x - 60, y - 60, x + 60, y + 60)),):
+        png = wms.getmap(layers=[layer], styles=[""], srs=code, bbox=box, size=(256, 256),
+                         format="image/png").read()
+        drawn, _ = _pixels(png)
+        assert drawn > 0, (layer, code)
+    lon, lat = crs.transform_xy([x], [y], "EPSG:25832", "EPSG:4326")
+    d = 0.001
+    # WMS 1.3.0 and EPSG:4326: latitude first
+    png = http_body(f"{server.base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS={layer}"
+                    f"&STYLES=&CRS=EPSG:4326&BBOX={lat[0] - d},{lon[0] - d},{lat[0] + d},"
+                    f"{lon[0] + d}&WIDTH=256&HEIGHT=256&FORMAT=image/png")
+    assert _pixels(png)[0] > 0, (layer, "EPSG:4326")
+    empty = wms.getmap(layers=[layer], styles=[""], srs="EPSG:25832",
+                       bbox=(500000, 5700000, 500100, 5700100), size=(64, 64),
+                       format="image/png").read()
+    assert _pixels(empty) == (0, 64 * 64)  # background only where there are no data
+
+
+def test_getfeatureinfo_at_a_known_tree_returns_its_public_attributes(
+        published: Published, server: Server) -> None:
+    x, y, props = _anchor(published, "trees")
+    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
+                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
+                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
+                I="50", J="50", INFO_FORMAT="application/vnd.ogc.gml")
+    text = body.decode()
+    assert str(props["local_id"]) in text and str(props["tree_number"]) in text
+    assert "inspector" not in text and "GEHEIM" not in text
+
+
+def test_public_wms_never_shows_confidential_data(published: Published, server: Server) -> None:
+    caps = _wms(server, REQUEST="GetCapabilities")
+    assert b"GEHEIM" not in caps and b"owner" not in caps and b"sponsor" not in caps
+    x, y, _ = _anchor(published, "contaminated_sites")
+    body = _wms(server, REQUEST="GetFeatureInfo",
+                LAYERS="AM.RestrictedZonesAroundContaminatedSites",
+                QUERY_LAYERS="AM.RestrictedZonesAroundContaminatedSites", STYLES="",
+                CRS="EPSG:25832", BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101",
+                HEIGHT="101", I="50", J="50", INFO_FORMAT="application/vnd.ogc.gml")
+    assert b"register_number" in body or b"ALT-" in body
+    assert b"GEHEIM" not in body and b"owner" not in body and b"parcel" not in body
