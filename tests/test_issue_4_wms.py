@@ -108,3 +108,21 @@ def test_public_wms_never_shows_confidential_data(published: Published, server: 
                 HEIGHT="101", I="50", J="50", INFO_FORMAT="application/vnd.ogc.gml")
     assert b"register_number" in body or b"ALT-" in body
     assert b"GEHEIM" not in body and b"owner" not in body and b"parcel" not in body
+
+
+def test_legend_and_crown_sized_trees(published: Published, server: Server) -> None:
+    legend = _wms(server, REQUEST="GetLegendGraphic", LAYER="SD.SpeciesDistribution",
+                  FORMAT="image/png", SLD_VERSION="1.1.0", STYLE="inspire_common:DEFAULT")
+    assert legend.startswith(b"\x89PNG") and _pixels(legend)[0] > 0
+    x, y, props = _anchor(published, "trees")
+    box = f"{x - 20},{y - 20},{x + 20},{y + 20}"  # 40 m in 200 px: 5 px per metre
+    png = _wms(server, REQUEST="GetMap", LAYERS="SD.SpeciesDistribution", STYLES="",
+               CRS="EPSG:25832", BBOX=box, WIDTH="200", HEIGHT="200", FORMAT="image/png")
+    drawn, _ = _pixels(png)
+    crown = float(str(props["crown_diameter_m"]))
+    # a crown of d metres covers about pi/4 (5 d)^2 pixels (other trees may add more)
+    assert drawn >= 0.5 * 3.14159 / 4 * (5 * crown) ** 2
+    citywide = _wms(server, REQUEST="GetMap", LAYERS="SD.SpeciesDistribution", STYLES="",
+                    CRS="EPSG:25832", BBOX="556000,5767000,574000,5786000", WIDTH="512",
+                    HEIGHT="512", FORMAT="image/png")
+    assert _pixels(citywide)[0] == 0  # 33,000 symbols are not drawn city-wide (1:25,000 limit)

@@ -33,10 +33,18 @@ def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields:
            geometry_type: str, style: dict[str, Any], max_scale: float | None) -> dict[str, Any]:
     kind = "POINT" if geometry_type.upper() == "POINT" else "POLYGON"
     cls: dict[str, Any] = {"__type__": "class", "name": title, "group": DEFAULT_STYLE}
-    if kind == "POINT":
-        # trees drawn as their crown at large scales (size in metres of the map)
-        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": 6,
-                          "minsize": 3, "maxsize": 40, **style}]
+    classes = [cls]
+    if kind == "POINT" and "crown_diameter_m" in fields:
+        # a tree is drawn as its crown: size in metres of the map, at least 3 pixels
+        cls["expression"] = "([crown_diameter_m] > 0)"
+        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": "[crown_diameter_m]",
+                          "minsize": 3, "maxsize": 80, **style}]
+        classes.append({"__type__": "class", "name": f"{title} (ohne Kronenmaß)",
+                        "group": DEFAULT_STYLE,
+                        "styles": [{"__type__": "style", "symbol": "circle", "size": 4,
+                                    "minsize": 3, **style}]})
+    elif kind == "POINT":
+        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": 8, **style}]
     else:
         cls["styles"] = [{"__type__": "style", **style, "opacity": 70},
                          {"__type__": "style", "outlinecolor": style["outlinecolor"],
@@ -45,7 +53,7 @@ def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields:
         "__type__": "layer", "name": name, "type": kind, "status": "ON",
         "connectiontype": "OGR", "connection": str(gpkg), "data": table,
         "projection": ["init=epsg:25832"], "template": "query.html",
-        "classgroup": DEFAULT_STYLE, "classes": [cls],
+        "classgroup": DEFAULT_STYLE, "classes": classes,
         "metadata": {
             "wms_title": title, "wms_abstract": abstract, "wms_srs": SRS,
             "wms_include_items": ",".join(fields), "gml_include_items": ",".join(fields),
@@ -55,6 +63,8 @@ def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields:
     }
     if max_scale:
         layer["maxscaledenom"] = max_scale
+    if kind == "POINT" and "crown_diameter_m" in fields:
+        layer["sizeunits"] = "meters"
     return layer
 
 
