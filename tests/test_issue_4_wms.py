@@ -126,3 +126,33 @@ def test_legend_and_crown_sized_trees(published: Published, server: Server) -> N
                     CRS="EPSG:25832", BBOX="556000,5767000,574000,5786000", WIDTH="512",
                     HEIGHT="512", FORMAT="image/png")
     assert _pixels(citywide)[0] == 0  # 33,000 symbols are not drawn city-wide (1:25,000 limit)
+
+
+def test_internal_wms_shows_everything_only_with_credentials(published: Published,
+                                                             server: Server) -> None:
+    import base64
+    import urllib.request
+
+    internal = pyogrio.read_dataframe(
+        published.release("contaminated_sites") / "internal" / "contaminated_sites.gpkg")
+    private = internal[(internal.kind != "Altablagerung")
+                       & ~internal.municipal_land.astype(bool)].iloc[0]
+    p = private.geometry.representative_point()
+    query = urllib.parse.urlencode({
+        "SERVICE": "WMS", "VERSION": "1.3.0", "REQUEST": "GetFeatureInfo",
+        "LAYERS": "AM.RestrictedZonesAroundContaminatedSites",
+        "QUERY_LAYERS": "AM.RestrictedZonesAroundContaminatedSites", "STYLES": "",
+        "CRS": "EPSG:25832", "BBOX": f"{p.x - 2},{p.y - 2},{p.x + 2},{p.y + 2}",
+        "WIDTH": "101", "HEIGHT": "101", "I": "50", "J": "50",
+        "INFO_FORMAT": "application/vnd.ogc.gml"})
+    public = http_body(f"{server.base}/wms?{query}")
+    assert private.register_number.encode() not in public  # as if it did not exist
+    url = f"{server.base}/internal/wms?{query}"
+    from tests.conftest import INTERNAL, http_status
+
+    assert http_status(url) == 401
+    token = base64.b64encode(f"{INTERNAL[0]}:{INTERNAL[1]}".encode()).decode()
+    req = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        body = resp.read()
+    assert private.register_number.encode() in body and private.owner.encode() in body

@@ -68,13 +68,21 @@ def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields:
     return layer
 
 
+def _store(desc: Descriptor, live: Path, internal: bool) -> str:
+    """The store a layer reads, relative to the release: the internal one for internal users."""
+    if internal and (live / "internal" / f"{desc.id}.gpkg").exists():
+        return f"internal/{desc.id}.gpkg"
+    return f"{desc.id}.gpkg"
+
+
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
-          metadata_url: str) -> str:
+          metadata_url: str, *, internal: bool = False) -> str:
     layers = []
     for desc, live in datasets:
         pub = desc.publication
-        current = settings.publish_dir / desc.id / "current" / f"{desc.id}.gpkg"
-        con, layer = open_layer(live / f"{desc.id}.gpkg")
+        file = _store(desc, live, internal)
+        current = settings.publish_dir / desc.id / "current" / file
+        con, layer = open_layer(live / file)
         con.close()
         if layer.geometry is None:
             continue
@@ -84,7 +92,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         layers.append(_layer(name, pub.title.de, pub.description.de, current, layer.table,
                              ["local_id", *layer.fields], layer.geometry_type, style,
                              max_scale))
-    base = settings.base_url
+    base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
         "extent": [556000, 5767000, 574000, 5786000], "units": "meters",
@@ -118,12 +126,14 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
 
 
 def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: Path,
-          log: Path) -> Path:
-    """Write the mapfile, its GetFeatureInfo template and MapServer 8's config file."""
+          log: Path, *, internal: bool = False) -> Path:
+    """Write the mapfile, its GetFeatureInfo template and MapServer 8's config file.
+    ``internal``: layers on the internal stores (every record and field), for /internal/wms."""
     folder.mkdir(parents=True, exist_ok=True)
     metadata_url = settings.view_service_metadata_url or f"{settings.base_url}/csw"
     mapfile = folder / "wms.map"
-    mapfile.write_text(build(settings, datasets, metadata_url), encoding="utf-8")
+    mapfile.write_text(build(settings, datasets, metadata_url, internal=internal),
+                       encoding="utf-8")
     (folder / "query.html").write_text(
         "<!-- MapServer Template -->\n<tr><td>[local_id]</td></tr>\n", encoding="utf-8")
     config = {"__type__": "config", "env": {"MS_MAPFILE": str(mapfile), "MS_MAP_NO_PATH": "1",

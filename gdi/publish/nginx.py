@@ -38,6 +38,19 @@ def write_htpasswd(path: Path, user: str, password: str) -> None:
     path.chmod(0o600)
 
 
+def _internal_wms(run: Path, ports: dict[str, int]) -> str:
+    if "internal_wms" not in ports:
+        return ""
+    return f"""        location = /internal/wms {{
+            limit_except GET {{ deny all; }}
+            auth_basic "Stadt Hildesheim intern";
+            auth_basic_user_file {run}/internal/htpasswd;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param HTTP_AUTHORIZATION "";
+            fastcgi_pass 127.0.0.1:{ports["internal_wms"]};
+        }}"""
+
+
 def _internal(run: Path, ports: dict[str, int]) -> str:
     """The internal API behind authentication; switched off (404) without credentials."""
     if "internal" not in ports:
@@ -50,6 +63,7 @@ def _internal(run: Path, ports: dict[str, int]) -> str:
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Authorization "";
         }}
+{_internal_wms(run, ports)}
         location /internal/ {{ return 404; }}"""
 
 

@@ -98,6 +98,16 @@ class Services:
             self._spawn("wms", [spawn, "-n", "-a", "127.0.0.1", "-p", str(ports["wms"]),
                                 "-F", "2", "--", mapserv],
                         {**os.environ, "MAPSERVER_CONFIG_FILE": str(ms_conf)})
+            if "internal" in ports:
+                internal_conf = mapfile.write(self.settings, datasets,
+                                              run / "internal" / "mapserver",
+                                              run / "logs" / "mapserver-internal.log",
+                                              internal=True)
+                ports["internal_wms"] = free_port()
+                self._spawn("wms-internal", [spawn, "-n", "-a", "127.0.0.1", "-p",
+                                             str(ports["internal_wms"]), "-F", "1", "--",
+                                             mapserv],
+                            {**os.environ, "MAPSERVER_CONFIG_FILE": str(internal_conf)})
         conf = run / "nginx.conf"
         conf.write_text(nginx_conf(self.settings, run, ports), encoding="utf-8")
         self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
