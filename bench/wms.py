@@ -1,0 +1,79 @@
+"""WMS latency: the project's path (nginx -> resident FastCGI mapserv) against mapserv
+started per request (CGI, as MapServer runs without FastCGI) on the same mapfile and data.
+
+    .venv/bin/python bench/wms.py [--data DIR] [--requests 30]
+
+Uses a published data folder (default: bench/out/data from bench/run.py, 1M trees, or any
+folder from `gdi run --all`). Prints median latencies and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = {
+    "GetCapabilities": "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities",
+    "256 px tile, city centre": "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS="
+    "SD.SpeciesDistribution&STYLES=&CRS=EPSG:25832&BBOX=564700,5775900,565100,5776300"
+    "&WIDTH=256&HEIGHT=256&FORMAT=image/png",
+    "1024 px city-wide": "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS="
+    "SD.SpeciesDistribution&STYLES=&CRS=EPSG:25832&BBOX=556000,5767000,574000,5786000"
+    "&WIDTH=1024&HEIGHT=1024&FORMAT=image/png",
+}
+
+
+def median_ms(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=ROOT / "bench" / "out" / "data")
+    ap.add_argument("--requests", type=int, default=30)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from gdi.publish.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "GDI_DATA_DIR": str(args.data)}
+    server = subprocess.Popen([sys.executable, "-m", "gdi.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/wms?"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + REQUESTS["GetCapabilities"], timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        conf = str(args.data / "run" / "mapserver" / "mapserver.conf")
+        mapserv = "/usr/lib/cgi-bin/mapserv"
+        print(f"{'request':26s} {'gdi serve':>10s} {'CGI mapserv':>12s}")
+        for name, query in REQUESTS.items():
+            ours = median_ms(lambda q=query: urllib.request.urlopen(base + q, timeout=60).read(),
+                             args.requests)
+            cgi = median_ms(lambda q=query: subprocess.run(
+                [mapserv, "-nh", f"QUERY_STRING={q}"], capture_output=True, check=True,
+                env={**os.environ, "MAPSERVER_CONFIG_FILE": conf}), max(5, args.requests // 3))
+            print(f"{name:26s} {ours:8.1f} ms {cgi:10.1f} ms   ({cgi / ours:.1f}x)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
