@@ -73,6 +73,14 @@ if [ $with_bench -eq 1 ]; then
   .venv/bin/python -m pip install -q pysqlite3-binary 2>&1 | grep -vE "^WARNING: Location" || true
 fi
 
+# --- the planning office's client for the tests: QGIS 3.22 headless (Debian packages) ---
+if [ $with_tests -eq 1 ] && ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
+  echo "setup: installing QGIS for the client tests (about 1 GB)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    qgis python3-qgis qgis-providers >/dev/null
+fi
+
 # --- ogctests pins old pyarrow/httpx/pytest: its own environment, used as a real client ---
 if [ $with_tests -eq 1 ] && [ ! -x .venv-ogctests/bin/python ]; then
   "$PY" -m venv .venv-ogctests

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+collect_ignore = ["clients"]  # scripts run by other interpreters (PyQGIS), not test modules
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GDI_SHARED_DIR", ROOT.parent / "shared"))
 GDI = [sys.executable, "-m", "gdi.cli"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import urllib.parse
+from pathlib import Path
 
 import pyogrio
 import pytest
@@ -156,3 +157,39 @@ def test_internal_wms_shows_everything_only_with_credentials(published: Publishe
     with urllib.request.urlopen(req, timeout=60) as resp:
         body = resp.read()
     assert private.register_number.encode() in body and private.owner.encode() in body
+
+
+def _qgis_python() -> str | None:
+    import subprocess
+
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"],
+                           capture_output=True, check=False)
+    return "/usr/bin/python3" if probe.returncode == 0 else None
+
+
+@pytest.mark.qgis
+def test_qgis_loads_the_services_counts_features_and_renders(published: Published,
+                                                            server: Server,
+                                                            tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    python = _qgis_python()
+    if python is None:
+        pytest.skip("QGIS (Debian qgis, python3-qgis) is not installed here")
+    collections = ["playgrounds", "playground_equipment", "contaminated_sites", "trees"]
+    png = tmp_path / "qgis.png"
+    proc = subprocess.run(
+        [python, str(Path(__file__).parent / "clients" / "qgis_client.py"), server.base,
+         str(png), *collections], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)})
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(lines[-1])
+    expected = {c: published.reports[c]["published"] for c in collections}
+    expected["contaminated_sites"] = published.reports["contaminated_sites"]["public"]["records"]
+    assert result["counts"] == expected
+    assert result["wms_valid"] is True
+    drawn, _ = _pixels(png.read_bytes())
+    assert drawn > 0  # not blank

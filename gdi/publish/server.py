@@ -12,6 +12,7 @@ are generated into ``<data>/run`` on every start; processes are stopped on exit 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -173,10 +174,14 @@ class Services:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     continue
+        # one grace period for all; the FastCGI mapserv processes (stateless, read-only) do
+        # not react to SIGTERM while they wait for a request, and are killed after it
+        deadline = time.monotonic() + 5
         for proc in self.procs.values():
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
