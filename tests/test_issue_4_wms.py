@@ -193,3 +193,19 @@ def test_qgis_loads_the_services_counts_features_and_renders(published: Publishe
     assert result["wms_valid"] is True
     drawn, _ = _pixels(png.read_bytes())
     assert drawn > 0  # not blank
+
+
+def test_english_titles_and_a_wfs_with_the_same_public_split(published: Published,
+                                                             server: Server) -> None:
+    eng = _wms(server, REQUEST="GetCapabilities", LANGUAGE="eng").decode()
+    assert "Playgrounds" in eng and "view service" in eng
+    from owslib.wfs import WebFeatureService
+
+    wfs = WebFeatureService(f"{server.base}/wms", version="2.0.0")
+    name = "ms:AM.RestrictedZonesAroundContaminatedSites"
+    assert name in wfs.contents
+    body = wfs.getfeature(typename=[name]).read()
+    text = body.decode() if isinstance(body, bytes) else body
+    assert text.count("<wfs:member>") == published.reports["contaminated_sites"]["public"][
+        "records"]
+    assert "GEHEIM" not in text and "owner" not in text and "parcel" not in text

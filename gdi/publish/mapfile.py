@@ -13,7 +13,7 @@ from typing import Any
 
 import mappyfile
 
-from gdi.descriptor import Descriptor
+from gdi.descriptor import Descriptor, I18n
 from gdi.publish.store import open_layer
 from gdi.settings import Settings
 
@@ -29,17 +29,17 @@ _STYLE = {
 _PLAIN = {"color": [70, 110, 180], "outlinecolor": [30, 60, 120]}
 
 
-def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields: list[str],
+def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, fields: list[str],
            geometry_type: str, style: dict[str, Any], max_scale: float | None) -> dict[str, Any]:
     kind = "POINT" if geometry_type.upper() == "POINT" else "POLYGON"
-    cls: dict[str, Any] = {"__type__": "class", "name": title, "group": DEFAULT_STYLE}
+    cls: dict[str, Any] = {"__type__": "class", "name": title.de, "group": DEFAULT_STYLE}
     classes = [cls]
     if kind == "POINT" and "crown_diameter_m" in fields:
         # a tree is drawn as its crown: size in metres of the map, at least 3 pixels
         cls["expression"] = "([crown_diameter_m] > 0)"
         cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": "[crown_diameter_m]",
                           "minsize": 3, "maxsize": 80, **style}]
-        classes.append({"__type__": "class", "name": f"{title} (ohne Kronenmaß)",
+        classes.append({"__type__": "class", "name": f"{title.de} (ohne Kronenmaß)",
                         "group": DEFAULT_STYLE,
                         "styles": [{"__type__": "style", "symbol": "circle", "size": 4,
                                     "minsize": 3, **style}]})
@@ -55,7 +55,10 @@ def _layer(name: str, title: str, abstract: str, gpkg: Path, table: str, fields:
         "projection": ["init=epsg:25832"], "template": "query.html",
         "classgroup": DEFAULT_STYLE, "classes": classes,
         "metadata": {
-            "wms_title": title, "wms_abstract": abstract, "wms_srs": SRS,
+            "wms_title": title.de, "wms_abstract": abstract.de, "wms_srs": SRS,
+            "wms_title.eng": title.en, "wms_abstract.eng": abstract.en,
+            "wfs_title": title.de, "wfs_abstract": abstract.de, "wfs_srs": "EPSG:25832",
+            "wfs_enable_request": "*", "gml_types": "auto",
             "wms_include_items": ",".join(fields), "gml_include_items": ",".join(fields),
             "wms_style_inspire_common:DEFAULT_title": "INSPIRE Default",
             "gml_featureid": "local_id", "wms_enable_request": "* !GetStyles",
@@ -89,7 +92,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         name = pub.view_layer or pub.collection
         style = _STYLE.get(name, _PLAIN)
         max_scale = 25000 if layer.is_point and layer.count > 5000 else None
-        layers.append(_layer(name, pub.title.de, pub.description.de, current, layer.table,
+        layers.append(_layer(name, pub.title, pub.description, current, layer.table,
                              ["local_id", *layer.fields], layer.geometry_type, style,
                              max_scale))
     base = settings.base_url + ("/internal" if internal else "")
@@ -102,6 +105,13 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         "web": {"__type__": "web", "metadata": {
             "wms_title": "Geodatendienste der Stadt Hildesheim – Darstellungsdienst",
             "wms_abstract": "INSPIRE-Darstellungsdienst (WMS 1.3.0) der Stadt Hildesheim.",
+            "wms_title.eng": "Geodata services of the City of Hildesheim – view service",
+            "wms_abstract.eng": "INSPIRE view service (WMS 1.3.0) of the City of Hildesheim.",
+            # WFS 2.0 for GIS clients, on the same stores and with the same fields
+            "wfs_title": "Geodatendienste der Stadt Hildesheim – WFS",
+            "wfs_abstract": "Vektordaten der Stadt Hildesheim (WFS 2.0), öffentliche Attribute.",
+            "wfs_onlineresource": f"{base}/wms?", "wfs_srs": "EPSG:25832",
+            "wfs_enable_request": "*", "wfs_getfeature_formatlist": "gml3,geojson",
             "wms_onlineresource": f"{base}/wms?", "wms_srs": SRS,
             # GetStyles is MapServer's own extension: its schema is not an official one
             "wms_enable_request": "* !GetStyles", "wms_feature_info_mime_type": "text/html",
