@@ -209,3 +209,14 @@ def test_english_titles_and_a_wfs_with_the_same_public_split(published: Publishe
     assert text.count("<wfs:member>") == published.reports["contaminated_sites"]["public"][
         "records"]
     assert "GEHEIM" not in text and "owner" not in text and "parcel" not in text
+
+
+def test_getfeatureinfo_html_shows_the_public_attributes(published: Published,
+                                                        server: Server) -> None:
+    x, y, props = _anchor(published, "trees")
+    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
+                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
+                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
+                I="50", J="50", INFO_FORMAT="text/html").decode()
+    assert "<table>" in body and "Baumnummer" in body and str(props["tree_number"]) in body
+    assert "Kontrolleur" not in body and "GEHEIM" not in body and "inspector" not in body

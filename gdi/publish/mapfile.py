@@ -8,6 +8,7 @@ fields (``*_include_items`` lists them; never ``all``). Nothing here reads inter
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, field
     layer: dict[str, Any] = {
         "__type__": "layer", "name": name, "type": kind, "status": "ON",
         "connectiontype": "OGR", "connection": str(gpkg), "data": table,
-        "projection": ["init=epsg:25832"], "template": "query.html",
+        "projection": ["init=epsg:25832"], "template": f"{name}.html",
+        "header": "header.html", "footer": "footer.html",
         "classgroup": DEFAULT_STYLE, "classes": classes,
         "metadata": {
             "wms_title": title.de, "wms_abstract": abstract.de, "wms_srs": SRS,
@@ -79,7 +81,10 @@ def _store(desc: Descriptor, live: Path, internal: bool) -> str:
 
 
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
-          metadata_url: str, *, internal: bool = False) -> str:
+          metadata_url: str, *, internal: bool = False,
+          templates: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> str:
+    """The mapfile; ``templates`` receives, per layer, its title and (field, label) pairs."""
+    templates = {} if templates is None else templates
     layers = []
     for desc, live in datasets:
         pub = desc.publication
@@ -95,6 +100,9 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         layers.append(_layer(name, pub.title, pub.description, current, layer.table,
                              ["local_id", *layer.fields], layer.geometry_type, style,
                              max_scale))
+        labels = {n: (f.title.de if f.title else n) for n, f in desc.fields.items()}
+        templates[name] = (pub.title.de, [(f, labels.get(f, f)) for f in ["local_id",
+                                                                         *layer.fields]])
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
@@ -135,6 +143,24 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     return str(mappyfile.dumps(doc))
 
 
+def _write_templates(folder: Path, templates: dict[str, tuple[str, list[tuple[str, str]]]]
+                     ) -> None:
+    """GetFeatureInfo as HTML: a table per feature with the layer's (public) fields; values
+    escaped by MapServer (``escape="html"``), labels escaped here."""
+    head = "<!-- MapServer Template -->\n"
+    (folder / "header.html").write_text(
+        head + '<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8">'
+        "<title>Sachdaten</title></head><body>\n", encoding="utf-8")
+    (folder / "footer.html").write_text(head + "</body></html>\n", encoding="utf-8")
+    for name, (title, fields) in templates.items():
+        rows = "".join(f'<tr><th scope="row">{html.escape(label)}</th>'
+                       f'<td>[item name="{field}" escape="html"]</td></tr>\n'
+                       for field, label in fields)
+        (folder / f"{name}.html").write_text(
+            f"{head}<table><caption>{html.escape(title)}</caption>\n{rows}</table>\n",
+            encoding="utf-8")
+
+
 def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: Path,
           log: Path, *, internal: bool = False) -> Path:
     """Write the mapfile, its GetFeatureInfo template and MapServer 8's config file.
@@ -142,10 +168,10 @@ def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: P
     folder.mkdir(parents=True, exist_ok=True)
     metadata_url = settings.view_service_metadata_url or f"{settings.base_url}/csw"
     mapfile = folder / "wms.map"
-    mapfile.write_text(build(settings, datasets, metadata_url, internal=internal),
-                       encoding="utf-8")
-    (folder / "query.html").write_text(
-        "<!-- MapServer Template -->\n<tr><td>[local_id]</td></tr>\n", encoding="utf-8")
+    templates: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    mapfile.write_text(build(settings, datasets, metadata_url, internal=internal,
+                             templates=templates), encoding="utf-8")
+    _write_templates(folder, templates)
     config = {"__type__": "config", "env": {"MS_MAPFILE": str(mapfile), "MS_MAP_NO_PATH": "1",
                                             "MS_ERRORFILE": str(log)}}
     conf = folder / "mapserver.conf"
