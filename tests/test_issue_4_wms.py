@@ -220,3 +220,17 @@ def test_getfeatureinfo_html_shows_the_public_attributes(published: Published,
                 I="50", J="50", INFO_FORMAT="text/html").decode()
     assert "<table>" in body and "Baumnummer" in body and str(props["tree_number"]) in body
     assert "Kontrolleur" not in body and "GEHEIM" not in body and "inspector" not in body
+
+
+def test_getfeatureinfo_json_has_exactly_the_public_fields(published: Published,
+                                                          server: Server) -> None:
+    import json
+
+    x, y, props = _anchor(published, "trees")
+    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
+                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
+                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
+                I="50", J="50", INFO_FORMAT="application/json")
+    features = json.loads(body)["features"]
+    assert features and features[0]["properties"]["local_id"] == props["local_id"]
+    assert set(features[0]["properties"]) == set(props)  # the public store's fields, no more
