@@ -45,6 +45,13 @@ def test_capabilities_validate_offline_with_inspire_extended_capabilities(
     assert {"EPSG:25832", "EPSG:4258", "EPSG:4326", "EPSG:3857", "EPSG:3035"} <= crs_list
 
 
+def _gfi(server: Server, layer: str, x: float, y: float, fmt: str, half: float = 5) -> bytes:
+    """GetFeatureInfo at the centre pixel of a small box around (x, y)."""
+    return _wms(server, REQUEST="GetFeatureInfo", LAYERS=layer, QUERY_LAYERS=layer, STYLES="",
+                CRS="EPSG:25832", BBOX=f"{x - half},{y - half},{x + half},{y + half}",
+                WIDTH="101", HEIGHT="101", I="50", J="50", INFO_FORMAT=fmt)
+
+
 def _anchor(published: Published, dataset: str) -> tuple[float, float, dict[str, object]]:
     frame = pyogrio.read_dataframe(published.release(dataset) / f"{dataset}.gpkg",
                                    max_features=1)
@@ -89,10 +96,7 @@ def test_getmap_draws_the_data_where_it_is(published: Published, server: Server,
 def test_getfeatureinfo_at_a_known_tree_returns_its_public_attributes(
         published: Published, server: Server) -> None:
     x, y, props = _anchor(published, "trees")
-    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
-                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
-                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
-                I="50", J="50", INFO_FORMAT="application/vnd.ogc.gml")
+    body = _gfi(server, "SD.SpeciesDistribution", x, y, "application/vnd.ogc.gml")
     text = body.decode()
     assert str(props["local_id"]) in text and str(props["tree_number"]) in text
     assert "inspector" not in text and "GEHEIM" not in text
@@ -102,11 +106,8 @@ def test_public_wms_never_shows_confidential_data(published: Published, server: 
     caps = _wms(server, REQUEST="GetCapabilities")
     assert b"GEHEIM" not in caps and b"owner" not in caps and b"sponsor" not in caps
     x, y, _ = _anchor(published, "contaminated_sites")
-    body = _wms(server, REQUEST="GetFeatureInfo",
-                LAYERS="AM.RestrictedZonesAroundContaminatedSites",
-                QUERY_LAYERS="AM.RestrictedZonesAroundContaminatedSites", STYLES="",
-                CRS="EPSG:25832", BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101",
-                HEIGHT="101", I="50", J="50", INFO_FORMAT="application/vnd.ogc.gml")
+    body = _gfi(server, "AM.RestrictedZonesAroundContaminatedSites", x, y,
+                "application/vnd.ogc.gml")
     assert b"register_number" in body or b"ALT-" in body
     assert b"GEHEIM" not in body and b"owner" not in body and b"parcel" not in body
 
@@ -214,10 +215,7 @@ def test_english_titles_and_a_wfs_with_the_same_public_split(published: Publishe
 def test_getfeatureinfo_html_shows_the_public_attributes(published: Published,
                                                         server: Server) -> None:
     x, y, props = _anchor(published, "trees")
-    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
-                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
-                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
-                I="50", J="50", INFO_FORMAT="text/html").decode()
+    body = _gfi(server, "SD.SpeciesDistribution", x, y, "text/html").decode()
     assert "<table>" in body and "Baumnummer" in body and str(props["tree_number"]) in body
     assert "Kontrolleur" not in body and "GEHEIM" not in body and "inspector" not in body
 
@@ -227,10 +225,7 @@ def test_getfeatureinfo_json_has_exactly_the_public_fields(published: Published,
     import json
 
     x, y, props = _anchor(published, "trees")
-    body = _wms(server, REQUEST="GetFeatureInfo", LAYERS="SD.SpeciesDistribution",
-                QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
-                BBOX=f"{x - 5},{y - 5},{x + 5},{y + 5}", WIDTH="101", HEIGHT="101",
-                I="50", J="50", INFO_FORMAT="application/json")
+    body = _gfi(server, "SD.SpeciesDistribution", x, y, "application/json")
     features = json.loads(body)["features"]
     assert features and features[0]["properties"]["local_id"] == props["local_id"]
     assert set(features[0]["properties"]) == set(props)  # the public store's fields, no more
