@@ -19,7 +19,7 @@ from gdi.xsd import local_path
 
 XS = "http://www.w3.org/2001/XMLSchema"
 GML = "http://www.opengis.net/gml/3.2"
-BASE_NS = ("http://inspire.ec.europa.eu/schemas/base/", "http://inspire.ec.europa.eu/schemas/base2/")
+BASE_NS = "http://inspire.ec.europa.eu/schemas/base/"  # base types are encoded by gml.py
 _GEOMETRY_TYPES = {"GeometryPropertyType", "MultiSurfacePropertyType", "SurfacePropertyType",
                    "PointPropertyType", "MultiPointPropertyType", "CurvePropertyType",
                    "MultiCurvePropertyType", "SolidPropertyType", "MultiGeometryPropertyType"}
@@ -80,7 +80,7 @@ class _Schemas:
             self.elements[(tns, el.get("name"))] = el
         for imp in doc.findall(f"{{{XS}}}import"):
             ns, loc = imp.get("namespace", ""), imp.get("schemaLocation", "")
-            if "inspire.ec.europa.eu/schemas/" in ns and not ns.startswith(BASE_NS[0]) and loc:
+            if "inspire.ec.europa.eu/schemas/" in ns and not ns.startswith(BASE_NS) and loc:
                 self._load(loc, seen)
 
     def qname(self, node: etree._Element, value: str) -> tuple[str, str]:
@@ -122,7 +122,7 @@ def _classify(s: _Schemas, ns: str, local: str, depth: int
         if local in {"MeasureType", "LengthType", "AreaType"}:
             return "measure", None, None, ()
         return "reference", None, None, ()
-    if ns.startswith(BASE_NS[0]) and local == "IdentifierPropertyType":
+    if ns.startswith(BASE_NS) and local == "IdentifierPropertyType":
         return "identifier", None, None, ()
     ctype = s.types.get((ns, local))
     ref = None if ctype is None else ctype.find(f"{{{XS}}}sequence/{{{XS}}}element[@ref]")

@@ -12,6 +12,8 @@ from gdi.descriptor import Descriptor
 from gdi.inspire.codelists import city_lists
 from gdi.settings import Settings
 
+_ENV = Environment(loader=PackageLoader("gdi.publish", "templates"),
+                   autoescape=select_autoescape(["html"]))
 # 1x1 transparent PNG: pygeoapi's HTML map needs a tile URL; no third-party tile server is used
 _BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -21,14 +23,12 @@ _BLANK_PNG = base64.b64decode(
 def write_codelists(folder: Path, settings: Settings) -> list[str]:
     """The city's extension code lists: an HTML page (German/English) and JSON per list, and
     a page per value, so that every value URI resolves."""
-    env = Environment(loader=PackageLoader("gdi.publish", "templates"),
-                      autoescape=select_autoescape(["html"]))
     names = []
     for name, doc in city_lists(settings.datasets_dir / "codelists").items():
         uri = f"{settings.codelist_base}/{name}"
         target = folder / name
         target.mkdir(parents=True, exist_ok=True)
-        page = env.get_template("codelist.html").render(uri=uri, **doc)
+        page = _ENV.get_template("codelist.html").render(uri=uri, **doc)
         (target / "index.html").write_text(page, encoding="utf-8")
         (target / "index.json").write_text(json.dumps(
             {"id": uri, **doc, "values": [{"id": f"{uri}/{k}", **v}
@@ -43,8 +43,6 @@ def write_codelists(folder: Path, settings: Settings) -> list[str]:
 
 def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
                     settings: Settings) -> Path:
-    env = Environment(loader=PackageLoader("gdi.publish", "templates"),
-                      autoescape=select_autoescape(["html"]))
     rows = [{"id": d.id, "collection": d.publication.collection,
              "title_de": d.publication.title.de, "title_en": d.publication.title.en,
              "description_de": d.publication.description.de,
@@ -52,7 +50,7 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
              "inspire": d.inspire is not None} for d, _ in datasets]
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
-    page.write_text(env.get_template("index.html").render(base=settings.base_url, datasets=rows),
+    page.write_text(_ENV.get_template("index.html").render(base=settings.base_url, datasets=rows),
                     encoding="utf-8")
     (folder / "blank.png").write_bytes(_BLANK_PNG)
     return page

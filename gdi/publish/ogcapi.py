@@ -28,8 +28,14 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 OUTPUT_CRS = (CRS84, EPSG.format(25832), EPSG.format(4258), EPSG.format(4326),
               EPSG.format(3857))
-# the only release files served as downloads (never internal/, reports, state)
-SAFE_FILES = ("{id}.inspire.gml", "{id}.gpkg", "{aggregate}.gpkg")
+def download_files(desc: Descriptor) -> list[str]:
+    """The only release files served as downloads (never internal/, reports, state)."""
+    names = [f"{desc.id}.gpkg"]
+    if desc.inspire is not None:
+        names.append(f"{desc.id}.inspire.gml")
+    if desc.publication.aggregate is not None:
+        names.append(f"{desc.publication.aggregate.collection}.gpkg")
+    return names
 
 
 def published(settings: Settings) -> list[tuple[Descriptor, Path]]:

@@ -27,7 +27,7 @@ from pygeoapi.provider.base import (
 
 from gdi import crs
 from gdi.publish.cql import FilterError, to_sql
-from gdi.publish.store import ENVELOPE_BYTES, Layer, open_layer
+from gdi.publish.store import Layer, decode, open_layer
 
 _local = threading.local()
 
@@ -60,14 +60,6 @@ def _count(con: sqlite3.Connection, layer: Layer, where: str, params: list[Any])
         cache[key] = int(con.execute(f'SELECT COUNT(*) FROM "{layer.table}"{where}',
                                      params).fetchone()[0])
     return cache[key]
-
-
-def decode(blob: bytes | None) -> Any:
-    if blob is None:
-        return None
-    flags = blob[3]
-    start = 8 + ENVELOPE_BYTES.get((flags >> 1) & 0x07, 0)
-    return shapely.from_wkb(blob[start:])
 
 
 class GpkgProvider(BaseProvider):

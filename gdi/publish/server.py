@@ -68,16 +68,11 @@ class Services:
         cfg_path, oas_path, self.cfg = ogcapi.write_runtime(self.settings, run)
         datasets = ogcapi.published(self.settings)
         downloads = run / "downloads"
-        for desc, _live in datasets:
+        for desc, _ in datasets:
             folder = downloads / desc.id
             folder.mkdir(parents=True)
-            agg = desc.publication.aggregate
-            names = {p.format(id=desc.id, aggregate=agg.collection if agg else desc.id)
-                     for p in ogcapi.SAFE_FILES}
-            for name in sorted(names):
-                if (_live / name).exists():
-                    (folder / name).symlink_to(
-                        self.settings.publish_dir / desc.id / "current" / name)
+            for name in ogcapi.download_files(desc):
+                (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         write_codelists(run / "codelists", self.settings)
         ports = {"ogcapi": self.app_port}

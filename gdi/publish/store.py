@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import shapely
+
 from gdi.errors import PublicationError
 
 _TYPES = {"INTEGER": ("integer", None), "INT": ("integer", None), "MEDIUMINT": ("integer", None),
@@ -59,11 +61,21 @@ def finalize(path: Path, table: str, id_field: str) -> None:
 ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 
+def wkb_start(blob: bytes) -> int:
+    """Where the WKB starts in a GeoPackage geometry blob (after header and envelope)."""
+    return 8 + ENVELOPE_BYTES.get((blob[3] >> 1) & 0x07, 0)
+
+
+def decode(blob: bytes | None) -> Any:
+    """A GeoPackage geometry blob as a shapely geometry."""
+    return None if blob is None else shapely.from_wkb(blob[wkb_start(blob):])
+
+
 def blob_xy(blob: bytes | None, axis: int) -> float | None:
     """x (axis 0) or y (axis 1) of a GeoPackage point blob, for exact bbox checks in SQL."""
     if blob is None or len(blob) < 29:
         return None
-    start = 8 + ENVELOPE_BYTES.get((blob[3] >> 1) & 0x07, 0)
+    start = wkb_start(blob)
     order = "<" if blob[start] == 1 else ">"
     if struct.unpack_from(f"{order}I", blob, start + 1)[0] % 1000 != 1:
         return None  # not a point
