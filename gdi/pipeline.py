@@ -14,25 +14,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyogrio
 import shapely
 from tqdm import tqdm
 
 from gdi import crs, lifespan
-from gdi.clean import CleanTable, clean, slug
+from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError
 from gdi.inspire import codelists, gml
 from gdi.inspire.plan import Plan, compile_plans, exclusions
-from gdi.publish import release, store
-from gdi.publish.aggregate import grid_counts
+from gdi.publish import outputs, release, store
 from gdi.report import RunReport
 from gdi.settings import Settings
-from gdi.vio import read_source, write_gpkg
+from gdi.vio import read_source
 from gdi.xsd import StreamValidator
 
 
@@ -121,7 +118,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
     report.lifespan = {"unchanged": unchanged, "new_or_changed": len(begins) - unchanged}
     clock("lifespan")
 
-    public = _public_rows(table, desc)
+    public = outputs.public_rows(table, desc)
     report.public = {"records": len(public.data), "withheld": len(table.data) - len(public.data)}
     with release.staging(settings.publish_dir, desc.id, report.run_id) as stage:
         gml_path = stage / f"{desc.id}.inspire.gml"
@@ -140,11 +137,13 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
             if desc.internal_fields() or desc.publication.public_rows is not None:
                 (stage / "internal").mkdir()
                 internal = stage / "internal" / f"{desc.id}.gpkg"
-                _write_internal_store(table, desc, internal)
+                outputs.write_internal_store(table, desc, internal)
                 report.outputs["internal_gpkg"] = f"internal/{internal.name}"
-            _write_public_store(public, desc, gpkg_path)
+            outputs.write_public_store(public, desc, gpkg_path)
             if desc.publication.aggregate is not None:
-                report.outputs["aggregate_gpkg"] = _write_aggregate(table, desc, stage, report)
+                name, rows, suppressed = outputs.write_aggregate(table, desc, stage)
+                report.outputs["aggregate_gpkg"] = name
+                report.public.update({"aggregate_rows": rows, "aggregate_suppressed": suppressed})
             lifespan.write_state(stage, table.data["local_id"], hashes, begins)
             clock("geopackage")
             if validator is not None:
@@ -161,76 +160,6 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
                                 settings.keep_releases)
     report.outputs = {k: str(final / v) for k, v in report.outputs.items()}
     (final / "report.json").write_text(report.to_json(), encoding="utf-8")
-
-
-_ARROW_STR = pd.ArrowDtype(pa.string())
-_DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
-
-
-def _public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
-    """The records the public sees (descriptor ``publication.public_rows``; all by default)."""
-    rules = desc.publication.public_rows
-    if rules is None:
-        return table
-    mask = np.zeros(len(table.data), dtype=bool)
-    for rule in rules:
-        mask |= table.data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool)
-    return dataclasses.replace(table, data=table.data[mask].reset_index(drop=True),
-                               geometry=table.geometry[mask], record=table.record[mask])
-
-
-def _write_internal_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
-    write_gpkg(public_frame(table, desc, internal=True), path, desc.publication.collection)
-    store.finalize(path, desc.publication.collection, "local_id")
-
-
-def _write_aggregate(table: CleanTable, desc: Descriptor, stage: Path, report: RunReport
-                     ) -> str:
-    spec = desc.publication.aggregate
-    assert spec is not None
-    cells, suppressed = grid_counts(table.geometry, table.data[spec.by], size=spec.grid_m,
-                                    suppress_below=spec.suppress_below,
-                                    storage_crs=desc.storage_crs)
-    cells.insert(0, "local_id", cells["cell_id"] + "-" + cells["class"].map(slug))
-    path = stage / f"{spec.collection}.gpkg"
-    write_gpkg(cells, path, spec.collection)
-    store.finalize(path, spec.collection, "local_id")
-    report.public.update({"aggregate_rows": len(cells), "aggregate_suppressed": suppressed})
-    return path.name
-
-
-def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
-                 ) -> pd.DataFrame:
-    """The public record: descriptor fields not marked internal, plus derived fields, typed.
-    ``internal=True``: every field (the internal store only)."""
-    internal_fields = set() if internal else set(desc.internal_fields())
-    cols = [c for c in table.data.columns if c not in internal_fields]
-    frame = table.data[cols].copy()
-    for c in frame.columns:
-        kind = desc.fields[c].type if c in desc.fields else "text"
-        if kind in _DTYPES:
-            frame[c] = frame[c].astype(_DTYPES[kind])
-        elif kind == "date":
-            frame[c] = pd.to_datetime(frame[c], format="%Y-%m-%d").dt.date.astype(object)
-            frame[c] = frame[c].where(frame[c].notna(), None)
-        else:
-            frame[c] = frame[c].astype(_ARROW_STR)
-    if desc.area is None and desc.position_from is None:  # a table without geometry
-        return frame
-    return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.storage_crs)
-
-
-def _write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
-    frame = public_frame(table, desc)
-    write_gpkg(frame, path, desc.publication.collection)
-    store.finalize(path, desc.publication.collection, "local_id")
-    info = pyogrio.read_info(path, layer=desc.publication.collection)
-    if info["features"] != len(frame):
-        raise PublicationError(f"{path.name}: wrote {len(frame)} features, reads back "
-                               f"{info['features']}")
-    leaked = set(desc.internal_fields()) & set(info["fields"])
-    if leaked:
-        raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
 
 
 def _position_from(table: CleanTable, desc: Descriptor, settings: Settings) -> CleanTable:

@@ -1,0 +1,92 @@
+"""The publication stores of a run: public GeoPackage, internal GeoPackage, grid aggregate.
+
+What each holds is decided by the descriptor: the public store has the public fields of the
+public records (``publication.public_rows``), the internal one every record and field, the
+aggregate counts per grid cell (``publication.aggregate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+
+from gdi.clean import CleanTable, slug
+from gdi.descriptor import Descriptor
+from gdi.errors import PublicationError
+from gdi.publish import store
+from gdi.publish.aggregate import grid_counts
+from gdi.vio import write_gpkg
+
+_ARROW_STR = pd.ArrowDtype(pa.string())
+_DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
+
+
+def public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
+    """The records the public sees (descriptor ``publication.public_rows``; all by default)."""
+    rules = desc.publication.public_rows
+    if rules is None:
+        return table
+    mask = np.zeros(len(table.data), dtype=bool)
+    for rule in rules:
+        mask |= table.data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool)
+    return dataclasses.replace(table, data=table.data[mask].reset_index(drop=True),
+                               geometry=table.geometry[mask], record=table.record[mask])
+
+
+def write_internal_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
+    write_gpkg(public_frame(table, desc, internal=True), path, desc.publication.collection)
+    store.finalize(path, desc.publication.collection, "local_id")
+
+
+def write_aggregate(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[str, int, int]:
+    """The grid aggregate's GeoPackage: (file name, rows, suppressed cell/class pairs)."""
+    spec = desc.publication.aggregate
+    assert spec is not None
+    cells, suppressed = grid_counts(table.geometry, table.data[spec.by], size=spec.grid_m,
+                                    suppress_below=spec.suppress_below,
+                                    storage_crs=desc.storage_crs)
+    cells.insert(0, "local_id", cells["cell_id"] + "-" + cells["class"].map(slug))
+    path = stage / f"{spec.collection}.gpkg"
+    write_gpkg(cells, path, spec.collection)
+    store.finalize(path, spec.collection, "local_id")
+    return path.name, len(cells), suppressed
+
+
+def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
+                 ) -> pd.DataFrame:
+    """The public record: descriptor fields not marked internal, plus derived fields, typed.
+    ``internal=True``: every field (the internal store only)."""
+    internal_fields = set() if internal else set(desc.internal_fields())
+    cols = [c for c in table.data.columns if c not in internal_fields]
+    frame = table.data[cols].copy()
+    for c in frame.columns:
+        kind = desc.fields[c].type if c in desc.fields else "text"
+        if kind in _DTYPES:
+            frame[c] = frame[c].astype(_DTYPES[kind])
+        elif kind == "date":
+            frame[c] = pd.to_datetime(frame[c], format="%Y-%m-%d").dt.date.astype(object)
+            frame[c] = frame[c].where(frame[c].notna(), None)
+        else:
+            frame[c] = frame[c].astype(_ARROW_STR)
+    if desc.area is None and desc.position_from is None:  # a table without geometry
+        return frame
+    return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.storage_crs)
+
+
+def write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
+    frame = public_frame(table, desc)
+    write_gpkg(frame, path, desc.publication.collection)
+    store.finalize(path, desc.publication.collection, "local_id")
+    info = pyogrio.read_info(path, layer=desc.publication.collection)
+    if info["features"] != len(frame):
+        raise PublicationError(f"{path.name}: wrote {len(frame)} features, reads back "
+                               f"{info['features']}")
+    leaked = set(desc.internal_fields()) & set(info["fields"])
+    if leaked:
+        raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
