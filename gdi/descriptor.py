@@ -183,13 +183,41 @@ class AggregateSpec(Model):
     suppress_below: int = Field(3, ge=1)
 
 
+class LabelSpec(Model):
+    field: str
+    # labels are drawn at scales larger than 1:max_scale
+    max_scale: float = Field(5000, gt=0)
+
+
+class ViewSpec(Model):
+    """The dataset in the view service (WMS): its layer name and cartography."""
+
+    layer: str | None = None  # the INSPIRE layer name; default: the collection's name
+    # the records are drawn at scales larger than 1:detail_max_scale ...
+    detail_max_scale: float | None = Field(default=None, gt=0)
+    # ... and beyond it, as counts per INSPIRE grid cell of this size (a dense point layer)
+    overview_grid_m: Literal[100, 1000] | None = None
+    # a point is drawn as a circle of this field's value in metres (e.g. a crown diameter)
+    size_m_field: str | None = None
+    label: LabelSpec | None = None  # in pixels: not with size_m_field (sizes in metres)
+
+    @model_validator(mode="after")
+    def _overview_needs_limit(self) -> ViewSpec:
+        if self.overview_grid_m is not None and self.detail_max_scale is None:
+            raise ValueError("overview_grid_m is drawn beyond detail_max_scale; give both")
+        if self.label is not None and self.size_m_field is not None:
+            # MapServer's SIZEUNITS applies to a layer's labels too: they would grow with zoom
+            raise ValueError("a layer drawn in metres (size_m_field) cannot carry labels")
+        return self
+
+
 class PublicationSpec(Model):
     collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
     description: I18n
     keywords: tuple[str, ...] = ()
     title_field: str | None = None
-    view_layer: str | None = None
+    view: ViewSpec = ViewSpec()
     # CRS84 extent for a table without geometry (a collection needs one)
     extent: tuple[float, float, float, float] | None = None
     # records the public sees (any rule matching); the others are published internally only
@@ -229,9 +257,12 @@ class Descriptor(Model):
             if rule.field not in self.fields:
                 raise ValueError(f"exclude names unknown field '{rule.field}'")
         pub = self.publication
+        view = pub.view
         for field in [r.field for r in pub.public_rows or ()] + (
-                [pub.aggregate.by] if pub.aggregate else []):
-            if field not in self.fields or self.fields[field].internal:
+                [pub.aggregate.by] if pub.aggregate else []) + (
+                [view.label.field] if view.label else []) + (
+                [view.size_m_field] if view.size_m_field else []):
+            if field not in known or self.fields.get(field, FieldSpec(source="")).internal:
                 raise ValueError(f"publication names '{field}', which is no public field")
         maps = [] if self.inspire is None else [self.inspire.mapping]
         if self.inspire is not None and self.inspire.dataset is not None:

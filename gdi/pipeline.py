@@ -144,6 +144,10 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
                 name, rows, suppressed = outputs.write_aggregate(table, desc, stage)
                 report.outputs["aggregate_gpkg"] = name
                 report.public.update({"aggregate_rows": rows, "aggregate_suppressed": suppressed})
+            if desc.publication.view.overview_grid_m is not None:
+                name, rows = outputs.write_overview(public, desc, stage)
+                report.outputs["overview_gpkg"] = name
+                report.public["overview_cells"] = rows
             lifespan.write_state(stage, table.data["local_id"], hashes, begins)
             clock("geopackage")
             if validator is not None:

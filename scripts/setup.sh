@@ -21,6 +21,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # the INSPIRE view service: MapServer 8 as resident FastCGI processes
 [ -x /usr/lib/cgi-bin/mapserv ] || command -v mapserv >/dev/null 2>&1 || need+=(mapserver-bin cgi-mapserver)
 command -v spawn-fcgi >/dev/null 2>&1 || need+=(spawn-fcgi)
+# the font of the map labels
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ $with_bench -eq 1 ]; then
   ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || need+=(libsqlite3-mod-spatialite)
 fi

@@ -124,10 +124,6 @@ def test_legend_and_crown_sized_trees(published: Published, server: Server) -> N
     crown = float(str(props["crown_diameter_m"]))
     # a crown of d metres covers about pi/4 (5 d)^2 pixels (other trees may add more)
     assert drawn >= 0.5 * 3.14159 / 4 * (5 * crown) ** 2
-    citywide = _wms(server, REQUEST="GetMap", LAYERS="SD.SpeciesDistribution", STYLES="",
-                    CRS="EPSG:25832", BBOX="556000,5767000,574000,5786000", WIDTH="512",
-                    HEIGHT="512", FORMAT="image/png")
-    assert _pixels(citywide)[0] == 0  # 33,000 symbols are not drawn city-wide (1:25,000 limit)
 
 
 def test_internal_wms_shows_everything_only_with_credentials(published: Published,

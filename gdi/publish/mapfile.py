@@ -1,7 +1,7 @@
 """The INSPIRE View Service's mapfile, derived from the descriptors (built with mappyfile).
 
 One layer per public collection, reading the live release's public GeoPackage (the same
-store pygeoapi reads). INSPIRE layers carry their INSPIRE name (``publication.view_layer``)
+store pygeoapi reads). INSPIRE layers carry their INSPIRE name (``publication.view.layer``)
 and a default style ``inspire_common:DEFAULT``. GetFeatureInfo returns exactly the public
 fields (``*_include_items`` lists them; never ``all``). Nothing here reads internal stores.
 """
@@ -14,43 +14,64 @@ from typing import Any
 
 import mappyfile
 
-from gdi.descriptor import Descriptor, I18n
+from gdi.descriptor import Descriptor, I18n, LabelSpec, ViewSpec
+from gdi.errors import ServiceError
+from gdi.publish.outputs import overview_file
 from gdi.publish.store import open_layer
 from gdi.settings import Settings
 
 SRS = "EPSG:25832 EPSG:4258 EPSG:4326 EPSG:3857 EPSG:3035"
 DEFAULT_STYLE = "inspire_common:DEFAULT"
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
 # colours of the INSPIRE portrayal rules where they give one, else the city's
-_STYLE = {
+STYLES = {
     "SD.SpeciesDistribution": {"color": [34, 139, 34], "outlinecolor": [0, 80, 0]},
     "LU.ExistingLandUse": {"color": [255, 201, 102], "outlinecolor": [153, 102, 0]},
     "AM.RestrictedZonesAroundContaminatedSites": {"color": [204, 51, 51],
                                                   "outlinecolor": [120, 0, 0]},
 }
 _PLAIN = {"color": [70, 110, 180], "outlinecolor": [30, 60, 120]}
+# records per overview cell: (lower bound, colour); a light-to-dark ramp of the layer's hue
+OVERVIEW_RAMP = ((1, [199, 233, 192]), (10, [116, 196, 118]), (30, [35, 139, 69]),
+             (60, [0, 68, 27]))
+
+
+def _style(**kw: Any) -> dict[str, Any]:
+    return {"__type__": "style", **kw}
+
+
+def _classes(kind: str, title: I18n, view: ViewSpec, colours: dict[str, Any]
+             ) -> list[dict[str, Any]]:
+    cls: dict[str, Any] = {"__type__": "class", "name": title.de, "group": DEFAULT_STYLE}
+    if kind == "POLYGON":
+        cls["styles"] = [_style(**colours, opacity=70),
+                         _style(outlinecolor=colours["outlinecolor"], width=1)]
+        return [cls]
+    if view.size_m_field is None:
+        cls["styles"] = [_style(symbol="circle", size=8, **colours)]
+        return [cls]
+    # drawn as its real size (e.g. a crown): the field's value in metres, at least 3 pixels
+    size = view.size_m_field
+    cls["expression"] = f"([{size}] > 0)"
+    cls["styles"] = [_style(symbol="circle", size=f"[{size}]", minsize=3, maxsize=80,
+                            **colours)]
+    return [cls, {"__type__": "class", "name": f"{title.de} (ohne Maß)", "group": DEFAULT_STYLE,
+                  "styles": [_style(symbol="circle", size=4, minsize=3, **colours)]}]
+
+
+def _label(spec: LabelSpec | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {"__type__": "label", "text": f"[{spec.field}]", "font": "sans", "type": "truetype",
+            "size": 8, "color": [33, 33, 33], "outlinecolor": [255, 255, 255],
+            "outlinewidth": 2, "position": "auto", "partials": False, "mindistance": 40,
+            "buffer": 2,
+            "maxscaledenom": spec.max_scale, "encoding": "UTF-8"}
 
 
 def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, fields: list[str],
-           geometry_type: str, style: dict[str, Any], max_scale: float | None) -> dict[str, Any]:
-    kind = "POINT" if geometry_type.upper() == "POINT" else "POLYGON"
-    cls: dict[str, Any] = {"__type__": "class", "name": title.de, "group": DEFAULT_STYLE}
-    classes = [cls]
-    if kind == "POINT" and "crown_diameter_m" in fields:
-        # a tree is drawn as its crown: size in metres of the map, at least 3 pixels
-        cls["expression"] = "([crown_diameter_m] > 0)"
-        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": "[crown_diameter_m]",
-                          "minsize": 3, "maxsize": 80, **style}]
-        classes.append({"__type__": "class", "name": f"{title.de} (ohne Kronenmaß)",
-                        "group": DEFAULT_STYLE,
-                        "styles": [{"__type__": "style", "symbol": "circle", "size": 4,
-                                    "minsize": 3, **style}]})
-    elif kind == "POINT":
-        cls["styles"] = [{"__type__": "style", "symbol": "circle", "size": 8, **style}]
-    else:
-        cls["styles"] = [{"__type__": "style", **style, "opacity": 70},
-                         {"__type__": "style", "outlinecolor": style["outlinecolor"],
-                          "width": 1}]
-    layer: dict[str, Any] = {
+           kind: str, classes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "__type__": "layer", "name": name, "type": kind, "status": "ON",
         "connectiontype": "OGR", "connection": str(gpkg), "data": table,
         "projection": ["init=epsg:25832"], "template": f"{name}.html",
@@ -66,10 +87,26 @@ def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, field
             "gml_featureid": "local_id", "wms_enable_request": "* !GetStyles",
         },
     }
-    if max_scale:
-        layer["maxscaledenom"] = max_scale
-    if kind == "POINT" and "crown_diameter_m" in fields:
-        layer["sizeunits"] = "meters"
+
+
+def _overview(name: str, title: I18n, gpkg: Path, table: str, grid_m: int,
+              min_scale: float) -> dict[str, Any]:
+    """The records per grid cell, drawn where the single records are not (beyond min_scale)."""
+    area = "ha" if grid_m == 100 else "km²"
+    cell_title = I18n(de=f"{title.de}: Anzahl je {area}", en=f"{title.en}: count per {area}")
+    abstract = I18n(de=f"Anzahl je INSPIRE-Rasterzelle ({grid_m} m), für kleine Maßstäbe.",
+                    en=f"Count per INSPIRE grid cell ({grid_m} m), for small scales.")
+    bounds = [b for b, _ in OVERVIEW_RAMP] + [None]
+    classes = []
+    for (low, colour), high in zip(OVERVIEW_RAMP, bounds[1:], strict=True):
+        expr = f"([count] >= {low})" if high is None else f"([count] >= {low} AND [count] < {high})"
+        label = f"{low} und mehr" if high is None else f"{low}–{high - 1}"
+        classes.append({"__type__": "class", "name": f"{label} je {area}", "group": DEFAULT_STYLE,
+                        "expression": expr, "styles": [_style(color=colour)]})
+    layer = _layer(name, cell_title, abstract, gpkg, table, ["cell_id", "count"], "POLYGON",
+                   classes)
+    layer["minscaledenom"] = min_scale
+    layer["metadata"]["gml_featureid"] = "cell_id"
     return layer
 
 
@@ -87,27 +124,53 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     templates = {} if templates is None else templates
     layers = []
     for desc, live in datasets:
-        pub = desc.publication
+        pub, view = desc.publication, desc.publication.view
         file = _store(desc, live, internal)
         current = settings.publish_dir / desc.id / "current" / file
         con, layer = open_layer(live / file)
         con.close()
         if layer.geometry is None:
             continue
-        name = pub.view_layer or pub.collection
-        style = _STYLE.get(name, _PLAIN)
-        max_scale = 25000 if layer.is_point and layer.count > 5000 else None
-        layers.append(_layer(name, pub.title, pub.description, current, layer.table,
-                             ["local_id", *layer.fields], layer.geometry_type, style,
-                             max_scale))
+        name = view.layer or pub.collection
+        kind = "POINT" if layer.is_point else "POLYGON"
+        fields = ["local_id", *layer.fields]
+        classes = _classes(kind, pub.title, view, STYLES.get(name, _PLAIN))
+        label = _label(view.label)
+        if label is not None:
+            classes[0]["labels"] = [label]
+        detail = _layer(name, pub.title, pub.description, current, layer.table, fields, kind,
+                        classes)
+        if view.size_m_field:
+            detail["sizeunits"] = "meters"
         labels = {n: (f.title.de if f.title else n) for n, f in desc.fields.items()}
-        templates[name] = (pub.title.de, [(f, labels.get(f, f)) for f in ["local_id",
-                                                                         *layer.fields]])
+        templates[name] = (pub.title.de, [(f, labels.get(f, f)) for f in fields])
+        if view.overview_grid_m is None or view.detail_max_scale is None:
+            layers.append(detail)
+            continue
+        # a dense point layer: one INSPIRE layer (a group) of the records at large scales
+        # and their counts per grid cell beyond detail_max_scale
+        detail["maxscaledenom"] = view.detail_max_scale
+        cells = _overview(f"{pub.collection}_overview", pub.title,
+                          settings.publish_dir / desc.id / "current" / overview_file(desc),
+                          f"{pub.collection}_overview", view.overview_grid_m,
+                          view.detail_max_scale)
+        templates[cells["name"]] = (cells["metadata"]["wms_title"],
+                                    [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")])
+        detail["name"] = pub.collection
+        templates[pub.collection] = templates.pop(name)
+        detail["template"] = f"{pub.collection}.html"
+        for member in (detail, cells):
+            member["group"] = name
+            member["metadata"].update({
+                "wms_group_title": pub.title.de, "wms_group_abstract": pub.description.de,
+                "wms_group_style_name": DEFAULT_STYLE, "wms_group_style_title": "INSPIRE Default"})
+        layers += [detail, cells]
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
         "extent": [556000, 5767000, 574000, 5786000], "units": "meters",
         "projection": ["init=epsg:25832"], "imagecolor": [255, 255, 255],
+        "fontset": "fonts.txt",
         "symbols": [{"__type__": "symbol", "name": "circle", "type": "ellipse",
                      "filled": True, "points": [[1, 1]]}],
         "outputformats": [{"__type__": "outputformat", "name": "geojson",
@@ -176,6 +239,9 @@ def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: P
     mapfile.write_text(build(settings, datasets, metadata_url, internal=internal,
                              templates=templates), encoding="utf-8")
     _write_templates(folder, templates)
+    if not FONT.exists():
+        raise ServiceError(f"the labels' font {FONT} is missing", hint="run scripts/setup.sh")
+    (folder / "fonts.txt").write_text(f"sans {FONT}\n", encoding="utf-8")
     config = {"__type__": "config", "env": {"MS_MAPFILE": str(mapfile), "MS_MAP_NO_PATH": "1",
                                             "MS_ERRORFILE": str(log)}}
     conf = folder / "mapserver.conf"

@@ -58,6 +58,26 @@ def write_aggregate(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[s
     return path.name, len(cells), suppressed
 
 
+def write_overview(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[str, int]:
+    """The view service's overview of a dense point layer: public records per INSPIRE grid
+    cell (``publication.view.overview_grid_m``), drawn beyond ``detail_max_scale``.
+    ``table`` holds the public records only. Returns (file name, cells)."""
+    size = desc.publication.view.overview_grid_m
+    assert size is not None
+    cells, _ = grid_counts(table.geometry, pd.Series(np.zeros(len(table.geometry), dtype=int)),
+                           size=size, suppress_below=1, storage_crs=desc.storage_crs)
+    cells = cells.drop(columns=["class"])
+    cells.insert(0, "local_id", cells["cell_id"])
+    path = stage / overview_file(desc)
+    write_gpkg(cells, path, f"{desc.publication.collection}_overview")
+    store.finalize(path, f"{desc.publication.collection}_overview", "local_id")
+    return path.name, len(cells)
+
+
+def overview_file(desc: Descriptor) -> str:
+    return f"{desc.id}.overview.gpkg"
+
+
 def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
                  ) -> pd.DataFrame:
     """The public record: descriptor fields not marked internal, plus derived fields, typed.
