@@ -3,7 +3,8 @@
 One layer per public collection, reading the live release's public GeoPackage (the same
 store pygeoapi reads). INSPIRE layers carry their INSPIRE name (``publication.view.layer``)
 and a default style ``inspire_common:DEFAULT``. GetFeatureInfo returns exactly the public
-fields (``*_include_items`` lists them; never ``all``). Nothing here reads internal stores.
+fields (``*_include_items`` lists them; never ``all``). The public mapfile reads no
+internal store; the internal one (``internal=True``, for /internal/wms) reads them.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from gdi.clean import CleanTable, slug
 from gdi.descriptor import Descriptor
 from gdi.errors import PublicationError
 from gdi.publish import store
-from gdi.publish.aggregate import grid_counts
+from gdi.publish.aggregate import cell_counts, grid_counts
 from gdi.vio import write_gpkg
 
 _ARROW_STR = pd.ArrowDtype(pa.string())
@@ -64,9 +64,7 @@ def write_overview(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[st
     ``table`` holds the public records only. Returns (file name, cells)."""
     size = desc.publication.view.overview_grid_m
     assert size is not None
-    cells, _ = grid_counts(table.geometry, pd.Series(np.zeros(len(table.geometry), dtype=int)),
-                           size=size, suppress_below=1, storage_crs=desc.storage_crs)
-    cells = cells.drop(columns=["class"])
+    cells = cell_counts(table.geometry, size=size, storage_crs=desc.storage_crs)
     cells.insert(0, "local_id", cells["cell_id"])
     path = stage / overview_file(desc)
     write_gpkg(cells, path, f"{desc.publication.collection}_overview")
