@@ -236,7 +236,10 @@ def _write(e: dict[str, float], lat: dict[str, dict[str, float]],
         *[f"| {k} | {int(v['read']):,} | {int(v['published']):,} | {v['seconds']:.1f} s | "
           f"{v['rss_mib']:.0f} MiB |" for k, v in cad.items()], "",
     ]
-    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    results = ROOT / "bench" / "RESULTS.md"
+    old = results.read_text(encoding="utf-8") if results.exists() else ""
+    wms = old.find("## WMS")  # recorded by bench/wms.py: kept
+    results.write_text("\n".join(lines) + (old[wms:] if wms != -1 else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":
