@@ -239,7 +239,7 @@ def _write(e: dict[str, float], lat: dict[str, dict[str, float]],
     results = ROOT / "bench" / "RESULTS.md"
     old = results.read_text(encoding="utf-8") if results.exists() else ""
     wms = old.find("## WMS")  # recorded by bench/wms.py: kept
-    results.write_text("\n".join(lines) + (old[wms:] if wms != -1 else ""), encoding="utf-8")
+    results.write_text("\n".join(lines) + ("\n" + old[wms:] if wms != -1 else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":
