@@ -14,7 +14,7 @@ from PIL import Image
 
 from gdi import crs
 from gdi.descriptor import ViewSpec
-from gdi.publish.mapfile import DEFAULT_STYLE, OVERVIEW_RAMP, STYLES
+from gdi.publish.mapfile import DEFAULT_STYLE, HILUCS_LEVEL1, OVERVIEW_RAMP, STYLES
 from tests.conftest import Published, Server, http_body
 
 WMS = "{http://www.opengis.net/wms}"
@@ -51,7 +51,8 @@ def test_city_wide_trees_are_drawn_as_counts_per_hectare(published: Published,
     colours = _colours(png)
     ramp = {tuple(c) for _, c in OVERVIEW_RAMP}
     assert sum(n for c, n in colours.items() if c in ramp) > 2000  # hectares with trees
-    assert tuple(STYLES["SD.SpeciesDistribution"]["color"]) not in colours  # no crowns
+    # no crowns: they have black outlines, the cells none (and no cell is darker than 50)
+    assert tuple(STYLES["SD.SpeciesDistribution"]["outlinecolor"]) not in colours
     # every public tree is counted once, in the cell the run published
     cells = pyogrio.read_dataframe(published.release() / "trees.overview.gpkg")
     assert int(cells["count"].sum()) == published.report["public"]["records"]
@@ -80,8 +81,10 @@ def test_getfeatureinfo_city_wide_answers_with_the_cells_count(published: Publis
             if f["properties"]["cell_id"] == cell] == [expected]
 
 
-def _dark_pixels(png: bytes) -> int:
-    return sum(n for c, n in _colours(png).items() if max(c) < 90)
+def _label_pixels(png: bytes) -> int:
+    """Pixels of the labels' navy (pure or blended with the halo); the INSPIRE styles of
+    the layer are neutral (grey fill, black outline), so nothing else is bluish."""
+    return sum(n for (r, _, b), n in _colours(png).items() if b - r >= 40)
 
 
 def test_playgrounds_are_labelled_with_their_names_at_large_scales(published: Published,
@@ -95,10 +98,32 @@ def test_playgrounds_are_labelled_with_their_names_at_large_scales(published: Pu
                     BBOX=f"{labelled.x - half},{labelled.y - half},{labelled.x + half},"
                          f"{labelled.y + half}")
 
-    # 1:2,800 shows the name (dark text); 1:28,000 is beyond the labels' 1:10,000
-    assert _dark_pixels(draw(200)) > 30
+    # 1:2,800 shows the name; 1:28,000 is beyond the labels' 1:10,000
+    assert _label_pixels(draw(200)) > 30
     far = draw(2000)
-    assert _dark_pixels(far) == 0 and len(_colours(far)) > 1  # drawn, without labels
+    assert _label_pixels(far) == 0 and len(_colours(far)) > 1  # drawn, without labels
+
+
+def test_default_styles_follow_the_inspire_portrayal_rules(published: Published,
+                                                            server: Server) -> None:
+    """The fill colours the Technical Guidelines give: SD 50 % grey, LU the HILUCS level-1
+    colour (playgrounds: 3_TertiaryProduction), AM red at 50 % over white."""
+    expected = {"trees": (128, 128, 128), "playgrounds": tuple(HILUCS_LEVEL1["3"]),
+                "contaminated_sites": (255, 127, 127)}
+    layers = {"trees": "SD.SpeciesDistribution", "playgrounds": "LU.ExistingLandUse",
+              "contaminated_sites": "AM.RestrictedZonesAroundContaminatedSites"}
+    for dataset, colour in expected.items():
+        frame = pyogrio.read_dataframe(published.release(dataset) / f"{dataset}.gpkg",
+                                       max_features=50)
+        if dataset == "trees":
+            frame = frame[frame["crown_diameter_m"] >= 8]
+        p = frame.geometry.iloc[0].representative_point()
+        png = _wms(server, REQUEST="GetMap", LAYERS=layers[dataset], STYLES="",
+                   CRS="EPSG:25832", BBOX=f"{p.x - 1},{p.y - 1},{p.x + 1},{p.y + 1}",
+                   WIDTH="9", HEIGHT="9", FORMAT="image/png")
+        centre = Image.open(io.BytesIO(png)).convert("RGB").getpixel((4, 4))
+        assert all(abs(a - b) <= 2 for a, b in zip(centre, colour, strict=True)), (
+            dataset, centre, colour)
 
 
 @pytest.mark.parametrize("spec, message", [

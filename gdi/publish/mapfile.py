@@ -24,17 +24,45 @@ from gdi.settings import Settings
 SRS = "EPSG:25832 EPSG:4258 EPSG:4326 EPSG:3857 EPSG:3035"
 DEFAULT_STYLE = "inspire_common:DEFAULT"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
-# colours of the INSPIRE portrayal rules where they give one, else the city's
-STYLES = {
-    "SD.SpeciesDistribution": {"color": [34, 139, 34], "outlinecolor": [0, 80, 0]},
-    "LU.ExistingLandUse": {"color": [255, 201, 102], "outlinecolor": [153, 102, 0]},
-    "AM.RestrictedZonesAroundContaminatedSites": {"color": [204, 51, 51],
-                                                  "outlinecolor": [120, 0, 0]},
+# The default styles of the INSPIRE data specifications (Technical Guidelines, chapter 11
+# "Portrayal"; see docs/portrayal.md): fill, fill opacity (%), outline, outline width (px).
+# SD.SpeciesDistribution.Default: "50% grey (#808080)" fill, solid black outline.
+# AM.<ZoneType>.Default: red (#FF0000) fill at 50 % transparency, red outline of 2 px.
+# LandUse.ExistingLandUse.Default: the HILUCS level-1 colour, black outline of 2 px.
+STYLES: dict[str, dict[str, Any]] = {
+    "SD.SpeciesDistribution": {"color": [128, 128, 128], "opacity": 100,
+                               "outlinecolor": [0, 0, 0], "width": 1},
+    "AM.RestrictedZonesAroundContaminatedSites": {"color": [255, 0, 0], "opacity": 50,
+                                                  "outlinecolor": [255, 0, 0], "width": 2},
+    "LU.ExistingLandUse": {"color": None, "opacity": 100, "outlinecolor": [0, 0, 0],
+                           "width": 2},
 }
-_PLAIN = {"color": [70, 110, 180], "outlinecolor": [30, 60, 120]}
-# records per overview cell: (lower bound, colour); a light-to-dark ramp of the layer's hue
-OVERVIEW_RAMP = ((1, [199, 233, 192]), (10, [116, 196, 118]), (30, [35, 139, 69]),
-             (60, [0, 68, 27]))
+STYLE_TITLES = {"SD.SpeciesDistribution": "Species Distribution Default Style",
+                "AM.RestrictedZonesAroundContaminatedSites":
+                    "Restricted Zones Around Contaminated Sites Default Style",
+                "LU.ExistingLandUse": "Existing Land Use Default Style"}
+# HILUCS level 1 -> RGB (LU Technical Guidelines, 11.2, colour chart of the default style)
+HILUCS_LEVEL1 = {"1": [180, 230, 110], "2": [100, 100, 100], "3": [150, 150, 150],
+                 "4": [180, 120, 240], "5": [240, 120, 100], "6": [220, 220, 220]}
+# labels: dark navy on a white halo (contrast 12:1 on white), apart from the grey outlines
+LABEL_COLOUR = [25, 45, 95]
+# a layer that is no INSPIRE layer (e.g. play equipment): the city's colours
+_PLAIN = {"color": [70, 110, 180], "opacity": 100, "outlinecolor": [30, 60, 120], "width": 1}
+# records per overview cell: (lower bound, colour); greys around the SD default's #808080,
+# without the outline (1 ha cells at city scale would turn black)
+OVERVIEW_RAMP = ((1, [215, 215, 215]), (10, [170, 170, 170]), (30, [110, 110, 110]),
+                 (60, [50, 50, 50]))
+
+
+def _colours(name: str, desc: Descriptor) -> dict[str, Any]:
+    style = dict(STYLES.get(name, _PLAIN))
+    if name == "LU.ExistingLandUse":
+        hilucs = desc.inspire.mapping.get("hilucsLandUse") if desc.inspire else None
+        if hilucs is None or not isinstance(hilucs.value, str):
+            raise ServiceError(f"{desc.id}: the LU.ExistingLandUse style colours by HILUCS "
+                               "level 1; map hilucsLandUse to one value")
+        style["color"] = HILUCS_LEVEL1[hilucs.value[0]]
+    return style
 
 
 def _style(**kw: Any) -> dict[str, Any]:
@@ -44,27 +72,29 @@ def _style(**kw: Any) -> dict[str, Any]:
 def _classes(kind: str, title: I18n, view: ViewSpec, colours: dict[str, Any]
              ) -> list[dict[str, Any]]:
     cls: dict[str, Any] = {"__type__": "class", "name": title.de, "group": DEFAULT_STYLE}
+    fill = {"color": colours["color"], "opacity": colours["opacity"]}
+    line = {"outlinecolor": colours["outlinecolor"], "width": colours["width"]}
     if kind == "POLYGON":
-        cls["styles"] = [_style(**colours, opacity=70),
-                         _style(outlinecolor=colours["outlinecolor"], width=1)]
+        cls["styles"] = [_style(**fill), _style(**line)]
         return [cls]
     if view.size_m_field is None:
-        cls["styles"] = [_style(symbol="circle", size=8, **colours)]
+        cls["styles"] = [_style(symbol="circle", size=8, **fill, **line)]
         return [cls]
     # drawn as its real size (e.g. a crown): the field's value in metres, at least 3 pixels
     size = view.size_m_field
     cls["expression"] = f"([{size}] > 0)"
-    cls["styles"] = [_style(symbol="circle", size=f"[{size}]", minsize=3, maxsize=80,
-                            **colours)]
+    cls["styles"] = [_style(symbol="circle", size=f"[{size}]", minsize=3, maxsize=80, **fill,
+                            outlinecolor=colours["outlinecolor"])]
     return [cls, {"__type__": "class", "name": f"{title.de} (ohne Maß)", "group": DEFAULT_STYLE,
-                  "styles": [_style(symbol="circle", size=4, minsize=3, **colours)]}]
+                  "styles": [_style(symbol="circle", size=4, minsize=3, **fill,
+                                    outlinecolor=colours["outlinecolor"])]}]
 
 
 def _label(spec: LabelSpec | None) -> dict[str, Any] | None:
     if spec is None:
         return None
     return {"__type__": "label", "text": f"[{spec.field}]", "font": "sans", "type": "truetype",
-            "size": 8, "color": [33, 33, 33], "outlinecolor": [255, 255, 255],
+            "size": 8, "color": LABEL_COLOUR, "outlinecolor": [255, 255, 255],
             "outlinewidth": 2, "position": "auto", "partials": False, "mindistance": 40,
             "buffer": 2,
             "maxscaledenom": spec.max_scale, "encoding": "UTF-8"}
@@ -84,7 +114,7 @@ def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, field
             "wfs_title": title.de, "wfs_abstract": abstract.de, "wfs_srs": "EPSG:25832",
             "wfs_enable_request": "*", "gml_types": "auto",
             "wms_include_items": ",".join(fields), "gml_include_items": ",".join(fields),
-            "wms_style_inspire_common:DEFAULT_title": "INSPIRE Default",
+            "wms_style_inspire_common:DEFAULT_title": STYLE_TITLES.get(name, "Standard"),
             "gml_featureid": "local_id", "wms_enable_request": "* !GetStyles",
         },
     }
@@ -135,7 +165,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         name = view.layer or pub.collection
         kind = "POINT" if layer.is_point else "POLYGON"
         fields = ["local_id", *layer.fields]
-        classes = _classes(kind, pub.title, view, STYLES.get(name, _PLAIN))
+        classes = _classes(kind, pub.title, view, _colours(name, desc))
         label = _label(view.label)
         if label is not None:
             classes[0]["labels"] = [label]
@@ -164,7 +194,9 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             member["group"] = name
             member["metadata"].update({
                 "wms_group_title": pub.title.de, "wms_group_abstract": pub.description.de,
-                "wms_group_style_name": DEFAULT_STYLE, "wms_group_style_title": "INSPIRE Default"})
+                "wms_group_style_name": DEFAULT_STYLE,
+                "wms_group_style_title": STYLE_TITLES.get(name, "Standard"),
+                "wms_style_inspire_common:DEFAULT_title": STYLE_TITLES.get(name, "Standard")})
         layers += [detail, cells]
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
