@@ -4,6 +4,7 @@ labels where useful, one INSPIRE default style per harmonised layer."""
 from __future__ import annotations
 
 import io
+import json
 import urllib.parse
 
 import numpy as np
@@ -73,8 +74,6 @@ def test_getfeatureinfo_city_wide_answers_with_the_cells_count(published: Publis
                 QUERY_LAYERS="SD.SpeciesDistribution", STYLES="", CRS="EPSG:25832",
                 BBOX=f"{cx[0] - half},{cy[0] - half},{cx[0] + half},{cy[0] + half}",
                 WIDTH="101", HEIGHT="101", I="50", J="50", INFO_FORMAT="application/json")
-    import json
-
     features = json.loads(body)["features"]
     cell = f"CRS3035RES100mN{cn}E{ce}"
     assert [f["properties"]["count"] for f in features

@@ -17,7 +17,7 @@ import mappyfile
 
 from gdi.descriptor import Descriptor, I18n, LabelSpec, ViewSpec
 from gdi.errors import ServiceError
-from gdi.publish.outputs import overview_file
+from gdi.publish.outputs import overview_file, overview_table
 from gdi.publish.store import open_layer
 from gdi.settings import Settings
 
@@ -90,14 +90,11 @@ def _classes(kind: str, title: I18n, view: ViewSpec, colours: dict[str, Any]
                                     outlinecolor=colours["outlinecolor"])]}]
 
 
-def _label(spec: LabelSpec | None) -> dict[str, Any] | None:
-    if spec is None:
-        return None
+def _label(spec: LabelSpec) -> dict[str, Any]:
     return {"__type__": "label", "text": f"[{spec.field}]", "font": "sans", "type": "truetype",
             "size": 8, "color": LABEL_COLOUR, "outlinecolor": [255, 255, 255],
             "outlinewidth": 2, "position": "auto", "partials": False, "mindistance": 40,
-            "buffer": 2,
-            "maxscaledenom": spec.max_scale, "encoding": "UTF-8"}
+            "buffer": 2, "maxscaledenom": spec.max_scale, "encoding": "UTF-8"}
 
 
 def _layer(name: str, title: I18n, abstract: I18n, gpkg: Path, table: str, fields: list[str],
@@ -157,47 +154,45 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     for desc, live in datasets:
         pub, view = desc.publication, desc.publication.view
         file = _store(desc, live, internal)
-        current = settings.publish_dir / desc.id / "current" / file
+        current = settings.publish_dir / desc.id / "current"
         con, layer = open_layer(live / file)
         con.close()
         if layer.geometry is None:
             continue
         name = view.layer or pub.collection
+        # a dense point layer with an overview: one INSPIRE layer (a group) of the records at
+        # large scales and their counts per grid cell beyond detail_max_scale
+        grouped = view.overview_grid_m is not None
         kind = "POINT" if layer.is_point else "POLYGON"
         fields = ["local_id", *layer.fields]
         classes = _classes(kind, pub.title, view, _colours(name, desc))
-        label = _label(view.label)
-        if label is not None:
-            classes[0]["labels"] = [label]
-        detail = _layer(name, pub.title, pub.description, current, layer.table, fields, kind,
-                        classes)
+        if view.label is not None:
+            classes[0]["labels"] = [_label(view.label)]
+        detail = _layer(pub.collection if grouped else name, pub.title, pub.description,
+                        current / file, layer.table, fields, kind, classes)
         if view.size_m_field:
             detail["sizeunits"] = "meters"
+        if view.detail_max_scale is not None:
+            detail["maxscaledenom"] = view.detail_max_scale
         labels = {n: (f.title.de if f.title else n) for n, f in desc.fields.items()}
-        templates[name] = (pub.title.de, [(f, labels.get(f, f)) for f in fields])
-        if view.overview_grid_m is None or view.detail_max_scale is None:
-            layers.append(detail)
+        templates[detail["name"]] = (pub.title.de, [(f, labels.get(f, f)) for f in fields])
+        layers.append(detail)
+        if not grouped:
             continue
-        # a dense point layer: one INSPIRE layer (a group) of the records at large scales
-        # and their counts per grid cell beyond detail_max_scale
-        detail["maxscaledenom"] = view.detail_max_scale
-        cells = _overview(f"{pub.collection}_overview", pub.title,
-                          settings.publish_dir / desc.id / "current" / overview_file(desc),
-                          f"{pub.collection}_overview", view.overview_grid_m,
-                          view.detail_max_scale)
-        templates[cells["name"]] = (cells["metadata"]["wms_title"],
-                                    [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")])
-        detail["name"] = pub.collection
-        templates[pub.collection] = templates.pop(name)
-        detail["template"] = f"{pub.collection}.html"
+        assert view.overview_grid_m is not None and view.detail_max_scale is not None
+        table = overview_table(desc)
+        cells = _overview(table, pub.title, current / overview_file(desc), table,
+                          view.overview_grid_m, view.detail_max_scale)
+        templates[table] = (cells["metadata"]["wms_title"],
+                            [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")])
+        style_title = STYLE_TITLES.get(name, "Standard")
         for member in (detail, cells):
             member["group"] = name
             member["metadata"].update({
                 "wms_group_title": pub.title.de, "wms_group_abstract": pub.description.de,
-                "wms_group_style_name": DEFAULT_STYLE,
-                "wms_group_style_title": STYLE_TITLES.get(name, "Standard"),
-                "wms_style_inspire_common:DEFAULT_title": STYLE_TITLES.get(name, "Standard")})
-        layers += [detail, cells]
+                "wms_group_style_name": DEFAULT_STYLE, "wms_group_style_title": style_title,
+                "wms_style_inspire_common:DEFAULT_title": style_title})
+        layers.append(cells)
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],

@@ -67,13 +67,18 @@ def write_overview(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[st
     cells = cell_counts(table.geometry, size=size, storage_crs=desc.storage_crs)
     cells.insert(0, "local_id", cells["cell_id"])
     path = stage / overview_file(desc)
-    write_gpkg(cells, path, f"{desc.publication.collection}_overview")
-    store.finalize(path, f"{desc.publication.collection}_overview", "local_id")
+    write_gpkg(cells, path, overview_table(desc))
+    store.finalize(path, overview_table(desc), "local_id")
     return path.name, len(cells)
 
 
 def overview_file(desc: Descriptor) -> str:
     return f"{desc.id}.overview.gpkg"
+
+
+def overview_table(desc: Descriptor) -> str:
+    """The overview's table, and its layer's name in the WMS."""
+    return f"{desc.publication.collection}_overview"
 
 
 def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
