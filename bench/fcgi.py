@@ -41,8 +41,10 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def get(host: str, port: int, script: str, query: str) -> tuple[dict[str, str], bytes]:
-    """One GET request: (CGI response headers, body)."""
+def get(host: str, port: int, script: str, query: str, *, unix: str | None = None
+        ) -> tuple[dict[str, str], bytes]:
+    """One GET request: (CGI response headers, body); ``unix``: a Unix socket's path instead
+    of host and port."""
     params = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
               "SCRIPT_NAME": script, "REQUEST_URI": f"{script}?{query}",
               "QUERY_STRING": query, "CONTENT_LENGTH": "0", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -53,7 +55,12 @@ def get(host: str, port: int, script: str, query: str) -> tuple[dict[str, str], 
                           for i in range(0, len(body), 65535))
                + _record(_PARAMS, b"") + _record(_STDIN, b""))
     out = bytearray()
-    with socket.create_connection((host, port)) as sock:
+    if unix is not None:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(unix)
+    else:
+        conn = socket.create_connection((host, port))
+    with conn as sock:
         sock.sendall(message)
         while True:
             _, kind, _, length, padding = _HEADER.unpack(_recv_exact(sock, _HEADER.size))

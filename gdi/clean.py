@@ -27,12 +27,12 @@ import shapely
 from gdi import geometry
 from gdi.descriptor import Descriptor
 from gdi.errors import DescriptorError
+from gdi.report import REDACTED
 from gdi.species import resolve as resolve_species
 from gdi.values import PARSERS, normalise_text, out_of_range
 from gdi.vio import RawTable
 
 _LOCAL_ID_BAD = re.compile(r"[^A-Za-z0-9_.\-]+")
-REDACTED = "<internal>"
 
 
 @dataclass

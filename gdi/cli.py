@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 import click
 
 from gdi.errors import GdiError
+from gdi.private import private_dir
 from gdi.settings import Settings
 
 
@@ -32,9 +34,11 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception:  # a bug, not bad input: short message here, details in a log file
-            log = Settings().data_dir / "logs" / "gdi-error.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as fh:
+            # internal: a traceback may quote a confidential value
+            log = Settings().data_dir / "logs" / "internal" / "gdi-error.log"
+            private_dir(log.parent)
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(traceback.format_exc())
             click.secho(f"Internal error (a bug, please report it); details in {log}",
                         fg="red", err=True)
@@ -57,10 +61,12 @@ def main(ctx: click.Context) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Run every dataset in datasets/.")
 @click.option("--report", type=click.Path(path_type=Path), help="Also write the JSON report here.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@click.option("--accept-drop", is_flag=True,
+              help="Publish even if the guard finds the result implausible (a real drop).")
 @click.pass_obj
 @handled
 def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | None,
-        quiet: bool) -> None:
+        quiet: bool, accept_drop: bool) -> None:
     """Run one dataset's ETL (or --all) and publish it if every check passes."""
     from gdi.descriptor import all_descriptors, find_descriptor, in_run_order, load_descriptor
     from gdi.pipeline import run_dataset
@@ -72,15 +78,21 @@ def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | N
     failed = 0
     for desc in in_run_order([load_descriptor(p, settings) for p in paths]):
         try:
-            rep = run_dataset(desc, settings, quiet=quiet)
+            rep = run_dataset(desc, settings, quiet=quiet, accept_drop=accept_drop)
         except GdiError as exc:
+            latest = settings.data_dir / "reports" / desc.id / "latest.json"
+            if latest.exists():  # a failed or refused run's report (public view)
+                reports.append(json.loads(latest.read_text(encoding="utf-8")))
             if not run_all:
+                if report:
+                    report.write_text(json.dumps(reports[-1] if reports else {},
+                                                 ensure_ascii=False, indent=1), "utf-8")
                 raise
             click.secho(f"{desc.id}: failed: {exc}", fg="red", err=True)
             failed += 1
             continue
-        click.echo(rep.summary())
-        reports.append(json.loads(rep.to_json()))
+        click.echo(rep.public_view().summary())
+        reports.append(json.loads(rep.public_view().to_json()))
     if report:
         doc = reports[0] if len(reports) == 1 and not run_all else reports
         report.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -134,11 +146,15 @@ def serve(settings: Settings, port: int | None, check: bool) -> None:
 @handled
 def check(settings: Settings, dataset: str) -> None:
     """Validate a descriptor and its INSPIRE mapping without running it."""
+    from gdi import crscheck
     from gdi.descriptor import find_descriptor, load_descriptor
     from gdi.inspire.codelists import from_settings
     from gdi.inspire.plan import compile_plans
 
     desc = load_descriptor(find_descriptor(dataset, settings), settings)
+    crscheck.horizontal_2d(desc.source.crs, f"{desc.path}: source.crs")
+    if desc.area is not None:
+        crscheck.check_area(desc.area.bbox, desc.area.crs, f"{desc.path}: area")
     if desc.inspire is None:
         click.echo(f"{desc.id}: descriptor valid (not an INSPIRE dataset)")
         return

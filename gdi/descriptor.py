@@ -171,9 +171,10 @@ class RowRule(Model):
 
 
 class AggregateSpec(Model):
-    """Counts per INSPIRE grid cell (ETRS89-LAEA) and class: what the public may see of
-    records it may not see one by one. Counts below ``suppress_below`` are not published,
-    and no totals are, so suppressed counts cannot be recovered by subtraction."""
+    """Counts per INSPIRE grid cell (ETRS89-LAEA) and class of the records the public may not
+    see one by one (those outside ``public_rows``; the public ones are published as records
+    and never counted again, so no difference of two outputs isolates a withheld count).
+    Counts below ``suppress_below`` are not published, and no totals are (docs/privacy.md)."""
 
     collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
@@ -211,6 +212,13 @@ class ViewSpec(Model):
         return self
 
 
+class GuardSpec(Model):
+    """When a run is too implausible to replace the live release (gdi/guard.py)."""
+
+    max_drop: float = Field(default=0.10, ge=0, le=1)  # share the published count may fall
+    max_rejected_share: float = Field(default=0.25, ge=0, le=1)  # share of records read
+
+
 class PublicationSpec(Model):
     collection: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
@@ -223,6 +231,7 @@ class PublicationSpec(Model):
     # records the public sees (any rule matching); the others are published internally only
     public_rows: tuple[RowRule, ...] | None = None
     aggregate: AggregateSpec | None = None
+    guard: GuardSpec = GuardSpec()
 
 
 class Descriptor(Model):
@@ -284,6 +293,11 @@ class Descriptor(Model):
 
     def internal_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.internal]
+
+    @property
+    def confidential(self) -> bool:
+        """Internal fields or non-public records: the run writes an ``internal/`` part."""
+        return bool(self.internal_fields()) or self.publication.public_rows is not None
 
 
 def _derived_fields(d: Descriptor) -> set[str]:

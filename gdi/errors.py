@@ -48,5 +48,9 @@ class PublicationError(GdiError, RuntimeError):
     """Publishing a run failed; the last good publication stays in place."""
 
 
+class PublicationRefused(PublicationError):
+    """The publication guard refused an implausible run (gdi/guard.py); nothing changed."""
+
+
 class ServiceError(GdiError, RuntimeError):
     """A service (nginx, pygeoapi, ...) could not be started or stopped."""

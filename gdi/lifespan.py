@@ -1,6 +1,8 @@
 """Stable versions: ``beginLifespanVersion`` changes only when an object changes.
 
-Each release keeps a small state file, Parquet (local id -> content hash, begin of lifespan).
+Each release keeps a small state file, Parquet (local id -> content hash, begin of lifespan),
+in its ``internal/`` folder when the dataset has records or fields the public may not see
+(the state lists every local id).
 A new run reuses the previous begin for every object whose public content (attributes and
 position to the millimetre) hashes the same, and stamps changed or new objects with the run
 time.
@@ -27,11 +29,13 @@ def content_hash(data: pd.DataFrame, geometry: np.ndarray) -> np.ndarray:
 
 def read_state(release: Path | None) -> pd.DataFrame:
     """The previous release's (local_id, hash, begin) table; empty for a first run."""
-    if release is None or not (release / STATE_FILE).exists():
+    path = None if release is None else next(
+        (p for p in (release / "internal" / STATE_FILE, release / STATE_FILE) if p.exists()), None)
+    if path is None:
         return pd.DataFrame({"local_id": pd.Series(dtype=object),
                              "hash": pd.Series(dtype="int64"),
                              "begin": pd.Series(dtype=object)})
-    return pd.read_parquet(release / STATE_FILE)
+    return pd.read_parquet(path)
 
 
 def assign(data: pd.DataFrame, geometry: np.ndarray, previous: pd.DataFrame,

@@ -20,16 +20,17 @@ import pyogrio
 import shapely
 from tqdm import tqdm
 
-from gdi import crs, lifespan
+from gdi import crs, crscheck, guard, lifespan
 from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
-from gdi.errors import GdiError, PublicationError
+from gdi.errors import GdiError, PublicationError, PublicationRefused
 from gdi.inspire import codelists, gml
 from gdi.inspire.plan import Plan, compile_plans, exclusions
+from gdi.private import private_dir, seal
 from gdi.publish import outputs, release, store
 from gdi.report import RunReport
 from gdi.settings import Settings
-from gdi.vio import read_source
+from gdi.vio import RawTable, read_source
 from gdi.xsd import StreamValidator
 
 
@@ -54,27 +55,39 @@ def _bar(total: int, desc: str, quiet: bool) -> tqdm[Any]:
     return tqdm(total=total, desc=desc, unit="rec", disable=quiet, leave=False, mininterval=0.5)
 
 
-def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False) -> RunReport:
+def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False,
+                accept_drop: bool = False) -> RunReport:
     started = _now()
     run_id = started.replace(":", "").replace("-", "")
     report = RunReport(dataset=desc.id, run_id=run_id, started=started)
+    report.redact = {"fields": desc.internal_fields(),
+                     "all_values": desc.publication.public_rows is not None}
     reports_dir = settings.data_dir / "reports" / desc.id
     try:
-        _run(desc, settings, report, quiet)
+        with release.locked(settings.publish_dir, desc.id):
+            _run(desc, settings, report, quiet, accept_drop)
     except GdiError as exc:
-        report.status, report.error = "failed", str(exc)
+        report.status = "refused" if isinstance(exc, PublicationRefused) else "failed"
+        report.error = str(exc)
+        raise
+    except BaseException as exc:  # a bug or an interrupt: the report must not say "running"
+        report.status = "failed"
+        report.error = ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                        else f"internal error ({type(exc).__name__})")
         raise
     finally:
         report.finished = _now()
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        (reports_dir / "latest.json").write_text(report.to_json(), encoding="utf-8")
+        report.write_latest(reports_dir)
     return report
 
 
-def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -> None:
+def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
+         accept_drop: bool) -> None:
     plans = (compile_plans(desc, settings.schemas_dir, codelists.from_settings(settings))
              if desc.inspire else None)
-    src_crs = crs.parse_crs(desc.source.crs)
+    src_crs = crscheck.horizontal_2d(desc.source.crs, f"{desc.path}: source.crs")
+    if desc.area is not None:
+        crscheck.check_area(desc.area.bbox, desc.area.crs, f"{desc.path}: area")
     if crs.needs_grid(src_crs):
         grid_dir = crs.use_grids(settings.grid_search_path())
         report.transformation = {"grid": str(grid_dir / crs.GRID_FILE),
@@ -82,15 +95,17 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
     clock = _Clock(report.timings)
     raw = read_source(desc.source)
     clock("read")
-    report.read = len(raw)
     report.source = {"path": str(raw.path), "format": desc.source.format,
                      "encoding": raw.encoding, "encoding_from": raw.encoding_origin,
-                     "crs": desc.source.crs, "source_date": raw.source_date, "notes": raw.notes}
+                     "crs": desc.source.crs, "file_crs": raw.file_crs,
+                     "source_date": raw.source_date, "notes": raw.notes}
+    if desc.area is not None:  # a file refused as a whole: no record is counted as read
+        crscheck.same_crs(desc.source.crs, raw.file_crs, f"{raw.path}")
+    report.read = len(raw)
     table = clean(raw, desc, _referenced_ids(desc, settings))
     if desc.position_from:
         table = _position_from(table, desc, settings)
     report.source["notes"] = [*raw.notes, *table.notes]
-    del raw  # the clean table holds what is needed from here on
     clock("clean")
     if desc.area is not None:
         report.transformation["operation"] = crs.transformation_description(
@@ -103,6 +118,9 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
         raise PublicationError(
             f"accounting does not balance: read {report.read} != published {report.published}"
             f" + rejected {report.rejected}")
+    previous = release.current(settings.publish_dir, desc.id)
+    _guard(desc, report, raw, previous, accept_drop)
+    del raw  # the clean table holds what is needed from here on
     if "species_status" in table.data:
         counts = Counter(table.data["species_status"])
         todo = table.data.loc[table.data["species_status"] == "unresolved"]
@@ -110,7 +128,6 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
             else todo["species_status"]
         report.species = {**counts, "unresolved_names": dict(Counter(unresolved).most_common())}
 
-    previous = release.current(settings.publish_dir, desc.id)
     public_cols = [c for c in table.data.columns if c not in set(desc.internal_fields())]
     begins, hashes, unchanged = lifespan.assign(table.data[public_cols], table.geometry,
                                                 lifespan.read_state(previous), report.started)
@@ -126,29 +143,35 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
         report.outputs = {"gpkg": gpkg_path.name}
         validator = None
         try:
-            if plans is not None:
+            selection = None if plans is None else exclusions(plans[0], public.data)
+            if plans is not None and selection is not None and _no_member(
+                    desc, selection[0], report):
+                plans = None  # an INSPIRE GML without members is never published
+            if plans is not None and selection is not None:
                 validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plans[0]),
                                             gml_path)
-                _write_inspire(public, desc, plans, gml_path, report, quiet)
+                _write_inspire(public, desc, plans, selection, gml_path, report, quiet)
                 validator.finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
                 clock("inspire_gml")
             # while the validator reads the last bytes: the public store and the state
-            if desc.internal_fields() or desc.publication.public_rows is not None:
-                (stage / "internal").mkdir()
+            if desc.confidential:
+                private_dir(stage / "internal")
                 internal = stage / "internal" / f"{desc.id}.gpkg"
                 outputs.write_internal_store(table, desc, internal)
                 report.outputs["internal_gpkg"] = f"internal/{internal.name}"
             outputs.write_public_store(public, desc, gpkg_path)
             if desc.publication.aggregate is not None:
-                name, rows, suppressed = outputs.write_aggregate(table, desc, stage)
+                name, rows, suppressed = outputs.write_aggregate(
+                    outputs.withheld_rows(table, desc), desc, stage)
                 report.outputs["aggregate_gpkg"] = name
                 report.public.update({"aggregate_rows": rows, "aggregate_suppressed": suppressed})
             if desc.publication.view.overview_grid_m is not None:
                 name, rows = outputs.write_overview(public, desc, stage)
                 report.outputs["overview_gpkg"] = name
                 report.public["overview_cells"] = rows
-            lifespan.write_state(stage, table.data["local_id"], hashes, begins)
+            lifespan.write_state(stage / "internal" if desc.confidential else stage,
+                                 table.data["local_id"], hashes, begins)
             clock("geopackage")
             if validator is not None:
                 validator.verdict()
@@ -160,10 +183,46 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool) -
             raise
         report.status = "published"
         report.write(stage)
+        seal(stage / "internal")
         final = release.promote(settings.publish_dir, desc.id, stage, report.run_id,
                                 settings.keep_releases)
     report.outputs = {k: str(final / v) for k, v in report.outputs.items()}
-    (final / "report.json").write_text(report.to_json(), encoding="utf-8")
+    report.write(final)
+
+
+def _guard(desc: Descriptor, report: RunReport, raw: RawTable, live: Path | None,
+           accept_drop: bool) -> None:
+    """Refuse an implausible run (gdi/guard.py) unless ``--accept-drop`` was given."""
+    spec = desc.publication.guard
+    hint = ""
+    if desc.area is not None and any(r["reason"] == guard.OUTSIDE for r in report.rejections):
+        hint = _crs_hint(desc, raw)
+    found = guard.findings(report, guard.live_counts(live), max_drop=spec.max_drop,
+                           max_rejected_share=spec.max_rejected_share, crs_hint=hint)
+    report.guard = {"findings": found, "accepted": bool(found) and accept_drop}
+    if found and not accept_drop:
+        raise PublicationRefused(
+            f"{desc.id}: not published, the live publication stays: " + "; ".join(found),
+            hint="check the export and the descriptor; if the change is real, run again with "
+                 "'gdi run --accept-drop'")
+
+
+def _crs_hint(desc: Descriptor, raw: RawTable) -> str:
+    """'is source.crs right? ...': the file's own CRS and the common CRSs that would fit."""
+    assert desc.area is not None
+    geoms = raw.geometry[np.array([g is not None for g in raw.geometry], dtype=bool)]
+    if not len(geoms):
+        return ""
+    with np.errstate(invalid="ignore"):
+        anchor = shapely.point_on_surface(geoms[:2000])
+    fits = crscheck.fitting_crs(shapely.get_x(anchor), shapely.get_y(anchor), desc.area.bbox,
+                                desc.area.crs, desc.source.crs)
+    text = f"is source.crs ({desc.source.crs}) right?"
+    if raw.file_crs:
+        text += f" The file's own CRS says {raw.file_crs}."
+    if fits:
+        text += f" The positions fit {' or '.join(fits)}."
+    return text
 
 
 def _position_from(table: CleanTable, desc: Descriptor, settings: Settings) -> CleanTable:
@@ -199,13 +258,30 @@ def _referenced_ids(desc: Descriptor, settings: Settings) -> dict[str, set[str]]
     return out
 
 
+def _no_member(desc: Descriptor, reasons: np.ndarray, report: RunReport) -> bool:
+    """True (and the report says why) if no record can be an INSPIRE member: then no INSPIRE
+    GML is published, while the collection is."""
+    if pd.isna(pd.Series(reasons, dtype=object)).any():
+        return False
+    excluded = Counter(r for r in reasons if r is not None)
+    why = (f"all {len(reasons):,} records left out ({excluded.most_common(1)[0][0]})"
+           if excluded else "no record to publish")
+    assert desc.inspire is not None
+    report.inspire = {"application_schema": desc.inspire.application_schema,
+                      "feature_type": desc.inspire.feature_type, "members": 0,
+                      "excluded": len(reasons), "excluded_reasons": dict(excluded),
+                      "valid": None, "gml": f"not published: no member, {why}"}
+    return True
+
+
 def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan | None],
-                   path: Path, report: RunReport, quiet: bool) -> None:
+                   selection: tuple[np.ndarray, pd.DataFrame], path: Path, report: RunReport,
+                   quiet: bool) -> None:
     plan, dataset_plan = plans
     spec = desc.inspire
     assert spec is not None
-    reasons, values = exclusions(plan, table.data)
-    ok = pd.isna(pd.Series(reasons)).to_numpy()
+    reasons, values = selection
+    ok = pd.isna(pd.Series(reasons, dtype=object)).to_numpy(dtype=bool)
     blocks = []
     if dataset_plan is not None and spec.dataset is not None:
         members = table.geometry[ok]

@@ -7,12 +7,20 @@ included) and summarised for people by the CLI. It feeds the metadata lineage.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
 import platform
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gdi.private import write_private
+
+REDACTED = "<internal>"
+# report figures about withheld records that only the internal report carries
+_INTERNAL_ONLY = ("aggregate_suppressed",)
 
 
 def tool_versions() -> dict[str, str]:
@@ -41,7 +49,7 @@ class RunReport:
     dataset: str
     run_id: str
     started: str
-    status: str = "running"  # running | published | failed
+    status: str = "running"  # running | published | refused | failed
     finished: str | None = None
     error: str | None = None
     source: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +66,10 @@ class RunReport:
     outputs: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=tool_versions)
+    # what the public view hides: values of these fields, or every value (a dataset with
+    # records the public may not see: a rejected record may be one of them)
+    redact: dict[str, Any] = field(default_factory=lambda: {"fields": [], "all_values": False})
+    guard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -69,16 +81,53 @@ class RunReport:
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
 
+    @property
+    def confidential(self) -> bool:
+        return bool(self.redact["fields"]) or bool(self.redact["all_values"])
+
+    def public_view(self) -> RunReport:
+        """The report as it may be written outside ``internal/``: values of confidential
+        fields (or, for a dataset with non-public records, every value, positions included)
+        replaced by ``<internal>``; record numbers and reasons stay."""
+        hidden = set(self.redact["fields"])
+        every = bool(self.redact["all_values"])
+
+        def scrub(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{**r, "value": REDACTED} if r.get("value") is not None and (
+                every or r["field"] in hidden) else r for r in rows]
+
+        public = {k: v for k, v in self.public.items() if k not in _INTERNAL_ONLY}
+        return dataclasses.replace(self, rejections=scrub(self.rejections),
+                                   amendments=scrub(self.amendments), public=public)
+
+    def rejects_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, ["file", "record", "field", "value", "reason"],
+                           extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.rejections)
+        return buf.getvalue()
+
     def write(self, folder: Path) -> Path:
+        """``report.json`` and ``rejects.csv`` (public view) into a release folder, and the
+        full report into its ``internal/`` folder for a confidential dataset."""
         folder.mkdir(parents=True, exist_ok=True)
+        shown = self.public_view()
         path = folder / "report.json"
-        path.write_text(self.to_json(), encoding="utf-8")
-        with (folder / "rejects.csv").open("w", encoding="utf-8", newline="") as fh:
-            cols = ["file", "record", "field", "value", "reason"]
-            w = csv.DictWriter(fh, cols, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(self.rejections)
+        path.write_text(shown.to_json(), encoding="utf-8")
+        (folder / "rejects.csv").write_text(shown.rejects_csv(), encoding="utf-8")
+        if self.confidential:
+            write_private(folder / "internal" / "report.json", self.to_json())
+            write_private(folder / "internal" / "rejects.csv", self.rejects_csv())
         return path
+
+    def write_latest(self, reports_dir: Path) -> None:
+        """``reports/<id>/latest.json`` (public view) and, for a confidential dataset,
+        ``reports/<id>/internal/latest.json`` (full)."""
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        (reports_dir / "latest.json").write_text(self.public_view().to_json(), encoding="utf-8")
+        if self.confidential:
+            write_private(reports_dir / "internal" / "latest.json", self.to_json())
 
     def summary(self) -> str:
         lines = [
@@ -99,13 +148,19 @@ class RunReport:
         if self.inspire:
             i = self.inspire
             lines.append(f"  INSPIRE {i.get('feature_type')}: {i.get('members', 0):,} members, "
-                         f"{i.get('excluded', 0):,} left out, schema-valid: {i.get('valid')}")
+                         f"{i.get('excluded', 0):,} left out, "
+                         + (f"GML {i['gml']}" if "gml" in i else
+                            f"schema-valid: {i.get('valid')}"))
         if self.public.get("withheld"):
             lines.append(f"  public: {self.public['records']:,} records, "
                          f"{self.public['withheld']:,} internal only"
-                         + (f", {self.public.get('aggregate_rows', 0):,} grid counts "
-                            f"({self.public.get('aggregate_suppressed', 0):,} suppressed)"
-                            if "aggregate_rows" in self.public else ""))
+                         + (f", {self.public.get('aggregate_rows', 0):,} grid counts of them"
+                            if "aggregate_rows" in self.public else "")
+                         + (f" ({self.public['aggregate_suppressed']:,} suppressed)"
+                            if "aggregate_suppressed" in self.public else ""))
+        if self.guard.get("findings"):
+            lines.append("  guard: " + ("accepted (--accept-drop): " if self.guard["accepted"]
+                                        else "") + "; ".join(self.guard["findings"]))
         if self.lifespan:
             lines.append(f"  versions: {self.lifespan.get('unchanged', 0):,} unchanged, "
                          f"{self.lifespan.get('new_or_changed', 0):,} new or changed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataSourceError
 
+from gdi import integrity
 from gdi.descriptor import SourceSpec
 from gdi.encoding import check_declared, dbf_record_bytes, detect, normalise_name
 from gdi.errors import SourceEncodingError, SourceError
@@ -40,6 +42,7 @@ class RawTable:
     source_date: str
     notes: list[str] = field(default_factory=list)
     geometry_notes: dict[int, str] = field(default_factory=dict)  # row index -> repair note
+    file_crs: str | None = None  # what the file says of its CRS (.prj, srs, crs member)
 
     def __len__(self) -> int:
         return len(self.record)
@@ -75,7 +78,7 @@ def _ogr_read(path: Path, **kwargs: Any) -> tuple[pd.DataFrame, np.ndarray | Non
         raise SourceError(f"{path}: not a readable vector file: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SourceEncodingError(
-            f"{path}: bytes do not decode as {kwargs.get('encoding')}: {exc.reason}",
+            f"{path}: bytes do not decode as {kwargs.get('encoding') or 'UTF-8'}: {exc.reason}",
             hint="set source.encoding in the descriptor to the export's code page",
         ) from None
     geom_col = meta.get("geometry_name") or "wkb_geometry"
@@ -127,9 +130,17 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+def _file_crs(path: Path, layer: str | None = None) -> str | None:
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except DataSourceError:
+        return None
+    return info.get("crs") or None
+
+
 def _finish(path: Path, attrs: pd.DataFrame, geometry: np.ndarray,
-            geometry_notes: dict[int, str], enc: str, origin: str, notes: list[str]
-            ) -> RawTable:
+            geometry_notes: dict[int, str], enc: str, origin: str, notes: list[str],
+            file_crs: str | None = None) -> RawTable:
     attrs = _as_text(attrs).reset_index(drop=True)
     return RawTable(
         path=path,
@@ -141,6 +152,7 @@ def _finish(path: Path, attrs: pd.DataFrame, geometry: np.ndarray,
         source_date=_mtime(path),
         notes=notes,
         geometry_notes=geometry_notes,
+        file_crs=file_crs,
     )
 
 
@@ -150,6 +162,8 @@ def _read_shapefile(spec: SourceSpec) -> RawTable:
     dbf = path.with_suffix(".dbf")
     if not dbf.exists():
         raise SourceError(f"{path}: the .dbf beside the shapefile is missing")
+    records = integrity.dbf(dbf)
+    integrity.shapefile(path, records)
     sample = dbf_record_bytes(dbf)
     if cpg.exists():
         enc, origin = normalise_name(cpg.read_text(errors="replace").strip()), ".cpg"
@@ -159,14 +173,32 @@ def _read_shapefile(spec: SourceSpec) -> RawTable:
         enc, origin = detect(sample), "detected"
     check_declared(sample, enc, where=f"{dbf} (encoding from {origin})")
     attrs, wkb = _ogr_read(path, encoding=enc)
+    if len(attrs) != records:
+        raise SourceError(f"{dbf}: the header announces {records:,} records, {len(attrs):,} "
+                          "were read", hint=integrity.CUT)
     geom, geom_notes = _geometries(wkb if wkb is not None else np.full(len(attrs), None))
-    return _finish(path, attrs, geom, geom_notes, enc, origin, [])
+    return _finish(path, attrs, geom, geom_notes, enc, origin, [], _file_crs(path))
 
 
 def _read_generic(spec: SourceSpec) -> RawTable:
+    if spec.format == "geojson":  # RFC 7946: UTF-8, nothing else
+        declared = normalise_name(spec.encoding) if spec.encoding != "auto" else "utf-8"
+        if declared != "utf-8":
+            raise SourceEncodingError(
+                f"{spec.path}: source.encoding says {declared}, but GeoJSON is always UTF-8 "
+                "(RFC 7946)", hint="remove source.encoding, and save the export as UTF-8")
+        raw = spec.path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceEncodingError(
+                f"{spec.path}: GeoJSON must be UTF-8 (RFC 7946), but byte "
+                f"0x{raw[exc.start]:02x} at {exc.start} is not; the text reads as "
+                f"{detect(raw)}", hint="save the export as UTF-8") from None
     attrs, wkb = _ogr_read(spec.path, layer=spec.layer)
     geom, geom_notes = _geometries(wkb if wkb is not None else np.full(len(attrs), None))
-    return _finish(spec.path, attrs, geom, geom_notes, "utf-8", "format", [])
+    return _finish(spec.path, attrs, geom, geom_notes, "utf-8", "format", [],
+                   _file_crs(spec.path, spec.layer))
 
 
 def _read_csv(spec: SourceSpec) -> RawTable:
@@ -181,17 +213,25 @@ def _read_csv(spec: SourceSpec) -> RawTable:
     else:
         enc, origin = detect(raw[: 4 << 20]), "detected"
     check_declared(raw[: 4 << 20], enc, where=f"{path} (encoding from {origin})")
-    first = raw.split(b"\n", 1)[0].decode(enc, errors="replace").lstrip("\ufeff")
-    delimiter = spec.csv.delimiter
-    if delimiter == "auto":
-        delimiter = max((";", ",", "\t"), key=first.count)
+    try:
+        text = raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise SourceEncodingError(f"{path}: bytes are not {enc} (byte 0x{raw[exc.start]:02x} "
+                                  f"at {exc.start})", hint="set source.encoding") from None
+    delimiter = integrity.csv_text(path, text, spec.csv.delimiter)
     opts = {
         "SEPARATOR": {";": "SEMICOLON", ",": "COMMA", "\t": "TAB"}[delimiter],
         "AUTODETECT_TYPE": "NO",
         "KEEP_GEOM_COLUMNS": "YES",
         "HEADERS": "YES",
     }
-    gdf, _ = _ogr_read(path, encoding=enc, **{"open_options": opts})
+    if enc == "utf-8":
+        gdf, _ = _ogr_read(path, **{"open_options": opts})
+    else:  # GDAL's Arrow reader takes UTF-8 only: read a UTF-8 copy of the checked text
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / path.name
+            copy.write_text(text.lstrip("\ufeff"), encoding="utf-8")
+            gdf, _ = _ogr_read(copy, **{"open_options": opts})
     renamed = {}
     for col in gdf.columns:
         m = _DBF_TYPED_HEADER.match(str(col))

@@ -131,5 +131,7 @@ def http_status(url: str, method: str = "GET", headers: dict[str, str] | None = 
 
 
 def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, symlinks=True)
+    """A copy of a data folder (without a running server's sockets and locks)."""
+    shutil.copytree(src, dst, symlinks=True,
+                    ignore=shutil.ignore_patterns("*.sock", "serve.lock"))
     return dst

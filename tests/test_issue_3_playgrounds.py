@@ -7,11 +7,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pyogrio
 import yaml
 from lxml import etree
 
+from gdi import lifespan
 from gdi.samples.playgrounds import SPONSOR_CANARY
 from gdi.xsd import schema_for, validate_file
 from tests.conftest import (
@@ -148,7 +148,7 @@ def test_identifiers_and_versions_are_stable(published: Published, tmp_path: Pat
     data = copy_tree(published.data_dir, tmp_path / "data")
 
     def state(dataset: str) -> dict[str, str]:
-        frame = pd.read_parquet(data / "publish" / dataset / "current" / "state.parquet")
+        frame = lifespan.read_state((data / "publish" / dataset / "current").resolve())
         return dict(zip(frame["local_id"], frame["begin"], strict=True))
 
     before = {d: state(d) for d in ("playgrounds", "playground_equipment")}

@@ -125,7 +125,7 @@ def test_internal_users_get_the_full_data_behind_authentication(published: Publi
     owners = {f["properties"]["owner"] for f in doc["features"]}
     assert all(o.startswith(f"{CANARY}-EIGENTUEMER-") for o in owners) and len(owners) > 1000
     # internal properties are queryable internally (and only there)
-    one = urllib.parse.quote("GEHEIM-EIGENTUEMER-17 Müller")
+    one = urllib.parse.quote("GEHEIM-EIGENTUEMER-18 Müller")
     status, body = _auth_get(f"{server.base}/internal/ogcapi/collections/contaminated_sites/"
                              f"items?owner={one}", *INTERNAL)
     assert status == 200 and json.loads(body)["numberMatched"] == 1

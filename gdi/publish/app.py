@@ -6,7 +6,8 @@ The guard does what OGC API Features requires and stock pygeoapi does not:
 - ``crs``/``bbox-crs`` accept ``EPSG:25832`` and URN forms besides the OGC URI;
 - ``Accept-Language`` that accepts nothing is a 406;
 - public endpoints are read-only: anything but GET, HEAD, OPTIONS is a 405;
-- errors reach clients as an OGC exception with a code and a safe message, never a traceback.
+- errors reach clients as an OGC exception with a code and a safe message, never a traceback;
+- no query value reaches a log (:mod:`gdi.publish.logscrub`).
 
 It is started by gunicorn (``gdi.publish.app:application``) with ``PYGEOAPI_CONFIG`` and
 ``PYGEOAPI_OPENAPI`` set by :mod:`gdi.publish.server`.
@@ -24,6 +25,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import yaml
+
+from gdi.publish import logscrub
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -100,11 +103,12 @@ class Guard:
             pairs = [(k, normalise_crs(v) if k in {"crs", "bbox-crs", "filter-crs"} else v)
                      for k, v in pairs]
             environ["QUERY_STRING"] = urlencode(pairs)
-        try:
-            return self.app(environ, start_response)
-        except Exception:  # never a traceback to a client
-            LOG.exception("unhandled error for %s", environ.get("PATH_INFO"))
-            return _error(start_response, 500, "NoApplicableCode", "internal error")
+        with logscrub.request_values(v for _, v in pairs):
+            try:  # the response is built inside: anything logged meanwhile is scrubbed
+                return list(self.app(environ, start_response))
+            except Exception:  # never a traceback to a client
+                LOG.exception("unhandled error for %s", environ.get("PATH_INFO"))
+                return _error(start_response, 500, "NoApplicableCode", "internal error")
 
 
 def _error(start_response: StartResponse, status: int, code: str, message: str,
@@ -171,6 +175,7 @@ def _memoise_crs_lookup() -> None:
 
 def create_app() -> WSGIApp:
     config_path = os.environ["PYGEOAPI_CONFIG"]
+    logscrub.install()
     _memoise_crs_lookup()
     from pygeoapi.flask_app import APP
     from werkzeug.exceptions import HTTPException

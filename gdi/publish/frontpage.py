@@ -47,7 +47,8 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
              "title_de": d.publication.title.de, "title_en": d.publication.title.en,
              "description_de": d.publication.description.de,
              "description_en": d.publication.description.en,
-             "inspire": d.inspire is not None} for d, _ in datasets]
+             # no INSPIRE GML in a release without members (the report says why)
+             "inspire": (live / f"{d.id}.inspire.gml").exists()} for d, live in datasets]
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
     page.write_text(_ENV.get_template("index.html").render(base=settings.base_url, datasets=rows),

@@ -217,6 +217,8 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             "wms_onlineresource": f"{base}/wms?", "wms_srs": SRS,
             # GetStyles is MapServer's own extension: its schema is not an official one
             "wms_enable_request": "* !GetStyles", "wms_feature_info_mime_type": "text/html",
+            # no SLD=/SLD_BODY=: MapServer would fetch any URL a client names (SSRF)
+            "ows_sld_enabled": "false",
             "wms_getfeatureinfo_formatlist":
                 "text/plain,text/html,application/vnd.ogc.gml,application/json",
             "wms_languages": "ger,eng", "wms_inspire_capabilities": "url",

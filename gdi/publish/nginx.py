@@ -17,16 +17,23 @@ from pathlib import Path
 from gdi.settings import Settings
 
 
-def _worker_user(run: Path) -> str:
-    """Started as root, nginx drops its workers to another user: make it the owner of the data
-    folder (who can read what is published), never a user who cannot."""
+def worker_identity(run: Path) -> tuple[int, int, str]:
+    """(uid, gid, nginx ``user`` line) of nginx's worker processes. Started as root, nginx
+    drops its workers to another user: the owner of the data folder (who can read what is
+    published), never a user who cannot. Not root: the current user, no ``user`` line."""
     if os.geteuid() != 0:
-        return ""
+        return os.geteuid(), os.getegid(), ""
     owner = pwd.getpwuid(run.parent.stat().st_uid)
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        os.chown(run / "tmp" / sub, owner.pw_uid, owner.pw_gid)
     group = grp.getgrgid(owner.pw_gid).gr_name
-    return f"user {owner.pw_name} {group};"
+    return owner.pw_uid, owner.pw_gid, f"user {owner.pw_name} {group};"
+
+
+def _worker_user(run: Path) -> str:
+    uid, gid, line = worker_identity(run)
+    if line:
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.chown(run / "tmp" / sub, uid, gid)
+    return line
 
 
 def write_htpasswd(path: Path, user: str, password: str) -> None:
@@ -38,7 +45,7 @@ def write_htpasswd(path: Path, user: str, password: str) -> None:
     path.chmod(0o600)
 
 
-def _internal_wms(run: Path, ports: dict[str, int]) -> str:
+def _internal_wms(run: Path, ports: dict[str, Path]) -> str:
     if "internal_wms" not in ports:
         return ""
     return f"""        location = /internal/wms {{
@@ -47,18 +54,19 @@ def _internal_wms(run: Path, ports: dict[str, int]) -> str:
             auth_basic_user_file {run}/internal/htpasswd;
             include /etc/nginx/fastcgi_params;
             fastcgi_param HTTP_AUTHORIZATION "";
-            fastcgi_pass 127.0.0.1:{ports["internal_wms"]};
+{_NO_REMOTE_STYLES}
+            fastcgi_pass unix:{ports["internal_wms"]};
         }}"""
 
 
-def _internal(run: Path, ports: dict[str, int]) -> str:
+def _internal(run: Path, ports: dict[str, Path]) -> str:
     """The internal API behind authentication; switched off (404) without credentials."""
     if "internal" not in ports:
         return "        location /internal/ { return 404; }"
     return f"""        location /internal/ogcapi/ {{
             auth_basic "Stadt Hildesheim intern";
             auth_basic_user_file {run}/internal/htpasswd;
-            proxy_pass http://127.0.0.1:{ports["internal"]}/;
+            proxy_pass http://unix:{ports["internal"]}:/;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Authorization "";
@@ -67,17 +75,27 @@ def _internal(run: Path, ports: dict[str, int]) -> str:
         location /internal/ {{ return 404; }}"""
 
 
-def _wms(ports: dict[str, int]) -> str:
+# WMS/SLD parameters that make MapServer fetch a URL (SSRF, a stalled process): refused at the
+# front as well as switched off in the mapfile (ows_sld_enabled). Names are matched
+# case-insensitively, percent-encoded letters included.
+_REMOTE = "(s|%53|%73)(l|%4c|%6c)(d|%44|%64)(_body)?|remote_ows_(url|type)"
+_NO_REMOTE_STYLES = f"""            if ($args ~* "(^|&)({_REMOTE})=") {{
+                return 400 "SLD, SLD_BODY and remote OWS parameters are not supported\\n";
+            }}"""
+
+
+def _wms(ports: dict[str, Path]) -> str:
     if "wms" not in ports:
         return "        location = /wms { return 503; }"
     return f"""        location = /wms {{
             limit_except GET {{ deny all; }}
+{_NO_REMOTE_STYLES}
             include /etc/nginx/fastcgi_params;
-            fastcgi_pass 127.0.0.1:{ports["wms"]};
+            fastcgi_pass unix:{ports["wms"]};
         }}"""
 
 
-def nginx_conf(settings: Settings, run: Path, ports: dict[str, int]) -> str:
+def nginx_conf(settings: Settings, run: Path, ports: dict[str, Path]) -> str:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     user = _worker_user(run)
@@ -122,7 +140,7 @@ http {{
 {_wms(ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
-            proxy_pass http://127.0.0.1:{ports["ogcapi"]}/;
+            proxy_pass http://unix:{ports["ogcapi"]}:/;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;

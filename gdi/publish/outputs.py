@@ -27,16 +27,31 @@ _ARROW_STR = pd.ArrowDtype(pa.string())
 _DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}
 
 
-def public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
-    """The records the public sees (descriptor ``publication.public_rows``; all by default)."""
+def _public_mask(table: CleanTable, desc: Descriptor) -> np.ndarray:
+    """True for the records the public sees (any ``publication.public_rows`` rule; all
+    without rules)."""
     rules = desc.publication.public_rows
     if rules is None:
-        return table
+        return np.ones(len(table.data), dtype=bool)
     mask = np.zeros(len(table.data), dtype=bool)
     for rule in rules:
         mask |= table.data[rule.field].astype(object).isin(rule.values).to_numpy(dtype=bool)
+    return mask
+
+
+def _subset(table: CleanTable, mask: np.ndarray) -> CleanTable:
     return dataclasses.replace(table, data=table.data[mask].reset_index(drop=True),
                                geometry=table.geometry[mask], record=table.record[mask])
+
+
+def public_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
+    """The records the public sees (descriptor ``publication.public_rows``; all by default)."""
+    return _subset(table, _public_mask(table, desc))
+
+
+def withheld_rows(table: CleanTable, desc: Descriptor) -> CleanTable:
+    """The records the public does not see one by one (none without ``public_rows``)."""
+    return _subset(table, ~_public_mask(table, desc))
 
 
 def write_internal_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
@@ -45,7 +60,8 @@ def write_internal_store(table: CleanTable, desc: Descriptor, path: Path) -> Non
 
 
 def write_aggregate(table: CleanTable, desc: Descriptor, stage: Path) -> tuple[str, int, int]:
-    """The grid aggregate's GeoPackage: (file name, rows, suppressed cell/class pairs)."""
+    """The grid aggregate's GeoPackage of the withheld records ``table`` (see
+    :func:`withheld_rows`): (file name, rows, suppressed cell/class pairs)."""
     spec = desc.publication.aggregate
     assert spec is not None
     cells, suppressed = grid_counts(table.geometry, table.data[spec.by], size=spec.grid_m,

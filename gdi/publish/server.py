@@ -6,8 +6,13 @@
     /wms, /csw        reserved for MapServer (FastCGI) and pycsw (own venv), later issues
 
 nginx is the front: it serves static files itself, proxies to the application processes and
-(later) speaks FastCGI to MapServer, so no request pays a process start. Configuration files
-are generated into ``<data>/run`` on every start; processes are stopped on exit or signal.
+speaks FastCGI to MapServer, so no request pays a process start. Configuration files are
+generated into ``<data>/run`` on every start; processes are stopped on exit or signal.
+
+Only nginx listens on a TCP port. Every backend (pygeoapi under gunicorn, MapServer under
+spawn-fcgi, public and internal) listens on a Unix socket in ``<run>/sockets`` (folder 0700,
+sockets 0600, owned by nginx's worker user): no local account can reach a backend around the
+authenticating front.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from types import TracebackType
 from typing import Any
 
 from gdi.errors import ServiceError
+from gdi.locks import exclusive
+from gdi.private import seal
 from gdi.publish import mapfile, ogcapi
 from gdi.publish.frontpage import write_codelists, write_frontpage
-from gdi.publish.nginx import nginx_conf, write_htpasswd
+from gdi.publish.nginx import nginx_conf, worker_identity, write_htpasswd
 from gdi.settings import Settings
 
 
@@ -38,24 +45,43 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _port_free(host: str, port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServiceError(f"port {port} on {host} is taken ({exc.strerror})",
+                               hint="stop what listens there, or choose another port with "
+                                    "--port or GDI_PORT") from None
+
+
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = settings.run_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.app_port = free_port()
+        self.sockets = self.run_dir / "sockets"
         self.cfg: dict[str, Any] = {}
 
     def __enter__(self) -> Services:
+        self._lock = contextlib.ExitStack()
+        # one gdi serve per data folder: a second one would replace the first's run folder
+        self._lock.enter_context(exclusive(self.settings.data_dir / "serve.lock", ServiceError,
+                                           f"another 'gdi serve' on {self.settings.data_dir}"))
         try:
+            _port_free(self.settings.host, self.settings.port)
             self.start()
         except BaseException:
             self.stop()
+            self._lock.close()
             raise
         return self
 
     def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._lock.close()
 
     def start(self) -> None:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -65,6 +91,10 @@ class Services:
         if run.exists():
             shutil.rmtree(run)
         (run / "logs").mkdir(parents=True)
+        uid, gid, _ = worker_identity(run)
+        self.sockets.mkdir(mode=0o700)
+        if os.geteuid() == 0:
+            os.chown(self.sockets, uid, gid)
         cfg_path, oas_path, self.cfg = ogcapi.write_runtime(self.settings, run)
         datasets = ogcapi.published(self.settings)
         downloads = run / "downloads"
@@ -75,45 +105,72 @@ class Services:
                 (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         write_codelists(run / "codelists", self.settings)
-        ports = {"ogcapi": self.app_port}
-        self._ogcapi("ogcapi", cfg_path, oas_path, self.app_port)
+        backends = {"ogcapi": self._socket("ogcapi")}
+        self._ogcapi("ogcapi", cfg_path, oas_path, backends["ogcapi"])
         if self.settings.internal_user and self.settings.internal_password.get_secret_value():
             internal = run / "internal"
             icfg, ioas, _ = ogcapi.write_runtime(self.settings, internal, internal=True)
             write_htpasswd(internal / "htpasswd", self.settings.internal_user,
                            self.settings.internal_password.get_secret_value())
-            ports["internal"] = free_port()
-            self._ogcapi("ogcapi-internal", icfg, ioas, ports["internal"])
+            backends["internal"] = self._socket("ogcapi-internal")
+            self._ogcapi("ogcapi-internal", icfg, ioas, backends["internal"])
         mapserv = shutil.which("mapserv") or "/usr/lib/cgi-bin/mapserv"
         spawn = shutil.which("spawn-fcgi")
         if Path(mapserv).exists() and spawn:
             ms_conf = mapfile.write(self.settings, datasets, run / "mapserver",
                                     run / "logs" / "mapserver.log")
-            ports["wms"] = free_port()
+            backends["wms"] = self._socket("wms")
             # resident FastCGI processes: no request pays a process start
-            self._spawn("wms", [spawn, "-n", "-a", "127.0.0.1", "-p", str(ports["wms"]),
-                                "-F", "2", "--", mapserv],
-                        {**os.environ, "MAPSERVER_CONFIG_FILE": str(ms_conf)})
-            if "internal" in ports:
+            self._fcgi("wms", backends["wms"], mapserv, ms_conf)
+            if "internal" in backends:
                 internal_conf = mapfile.write(self.settings, datasets,
                                               run / "internal" / "mapserver",
                                               run / "logs" / "mapserver-internal.log",
                                               internal=True)
-                ports["internal_wms"] = free_port()
-                self._spawn("wms-internal", [spawn, "-n", "-a", "127.0.0.1", "-p",
-                                             str(ports["internal_wms"]), "-F", "1", "--",
-                                             mapserv],
-                            {**os.environ, "MAPSERVER_CONFIG_FILE": str(internal_conf)})
+                backends["internal_wms"] = self._socket("wms-internal")
+                self._fcgi("wms-internal", backends["internal_wms"], mapserv, internal_conf)
+        for sock in backends.values():
+            self._await_socket(sock, uid, gid)
+        if (run / "internal").exists():  # configuration of the internal services
+            seal(run / "internal")
+            if os.geteuid() == 0:  # nginx's workers read the password file at each request
+                os.chown(run / "internal", uid, gid)
+                os.chown(run / "internal" / "htpasswd", uid, gid)
         conf = run / "nginx.conf"
-        conf.write_text(nginx_conf(self.settings, run, ports), encoding="utf-8")
+        conf.write_text(nginx_conf(self.settings, run, backends), encoding="utf-8")
         self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
                               str(run / "logs" / "nginx-error.log")], dict(os.environ))
         self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
 
-    def _ogcapi(self, name: str, cfg: Path, oas: Path, port: int) -> None:
+    def _socket(self, name: str) -> Path:
+        return self.sockets / f"{name}.sock"
+
+    def _await_socket(self, sock: Path, uid: int, gid: int, timeout: float = 30.0) -> None:
+        """Wait for a backend's socket; make it its owner's (nginx's worker user) only."""
+        deadline = time.monotonic() + timeout
+        while not sock.exists():
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    log = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
+                    raise ServiceError(f"{name} exited at start:\n{log[-2000:]}")
+            if time.monotonic() > deadline:
+                raise ServiceError(f"no backend socket {sock.name} within {timeout:.0f} s")
+            time.sleep(0.05)
+        if os.geteuid() == 0:
+            os.chown(sock, uid, gid)
+        sock.chmod(0o600)
+
+    def _fcgi(self, name: str, sock: Path, mapserv: str, conf: Path) -> None:
+        spawn = shutil.which("spawn-fcgi") or "spawn-fcgi"
+        # the socket is handed to nginx's worker user by _await_socket
+        self._spawn(name, [spawn, "-n", "-s", str(sock), "-M", "0600", "--", mapserv],
+                    {**os.environ, "MAPSERVER_CONFIG_FILE": str(conf)})
+
+    def _ogcapi(self, name: str, cfg: Path, oas: Path, sock: Path) -> None:
         env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        self._spawn(name, [str(gunicorn), "--bind", f"127.0.0.1:{port}",
+        self._spawn(name, [str(gunicorn), "--bind", f"unix:{sock}", "--umask", "0o077",
+                           "--no-control-socket",
                            "--workers", "2", "--threads", "4", "--worker-class", "gthread",
                            "--access-logfile", "-", "--error-logfile", "-",
                            # paths only: query strings never reach a log
