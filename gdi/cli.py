@@ -126,6 +126,7 @@ def sample(settings: Settings, dataset: str, count: int | None, out: Path | None
 @handled
 def serve(settings: Settings, port: int | None, check: bool) -> None:
     """Serve every published dataset under one root URL on 127.0.0.1."""
+    from gdi.errors import ServiceError
     from gdi.publish.server import Services
 
     if port is not None:
@@ -134,7 +135,11 @@ def serve(settings: Settings, port: int | None, check: bool) -> None:
         for name, url in services.urls().items():
             click.echo(f"  {name:28s} {url}")
         if check:
-            click.echo("all services answer")
+            problems = services.verify()
+            if problems:
+                raise ServiceError("the services answering are not all this gdi serve's: "
+                                   + "; ".join(problems))
+            click.echo("all services answer, and they are this gdi serve's processes")
             return
         click.echo("Ctrl+C stops the services.")
         services.wait()

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # Namespace for INSPIRE identifiers; GDI-NI assigns the city's sub-namespace.
     id_namespace_base: str = "https://registry.gdi-de.org/id/de.ni.hildesheim"
     keep_releases: int = 3
+    # resident MapServer FastCGI processes per WMS (public, internal): a crash or a slow
+    # request of one never blocks the service
+    wms_processes: int = Field(default=2, ge=1, le=32)
+    # the longest a backend may take for one request before the front answers 504
+    backend_timeout_s: int = Field(default=30, ge=1, le=600)
     contact_email: str = "geodaten@stadt-hildesheim.invalid"
     codelist_uri_base: str = ""  # default: <base URL>/codelists
     # the internal API (/internal/ogcapi/, full data) answers only with these credentials;

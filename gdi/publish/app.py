@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import yaml
 
-from gdi.publish import logscrub
+from gdi.publish import logscrub, params, spatial
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -42,6 +42,9 @@ _ITEM_PATH = re.compile(r"^/collections/([^/]+)/items/[^/]+$")
 _QUERYABLES_PATH = re.compile(r"^/collections/([^/]+)/(queryables|schema)/?$")
 _EPSG = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG:[^:]*:)(\d+)$", re.I)
 LOG = logging.getLogger("gdi.ogcapi")
+_CRS_PARAMS = {"crs", "bbox-crs", "filter-crs"}
+_NOT_DATA = {"f", "lang", "limit", "offset", "crs", "bbox-crs", "filter-crs", "filter-lang",
+             "skipGeometry", "resulttype", "profile"}
 
 
 def normalise_crs(value: str) -> str:
@@ -72,16 +75,23 @@ def _refuses_all_languages(header: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app: WSGIApp, fields: dict[str, set[str]]) -> None:
+    def __init__(self, app: WSGIApp, fields: dict[str, dict[str, str]],
+                 crs: set[str] | None = None) -> None:
         self.app = app
-        self.fields = fields
+        self.fields = fields  # collection -> property -> type
+        self.crs = crs or set()  # the CRS URIs offered
+
+    def types(self, path: str) -> dict[str, str]:
+        """Property types of the collection an items request addresses."""
+        m = _ITEMS_PATH.match(path)
+        return self.fields.get(m.group(1), {}) if m else {}
 
     def allowed(self, path: str) -> set[str] | None:
         for pattern, extra in ((_ITEMS_PATH, ITEMS), (_ITEM_PATH, ITEM),
                                (_QUERYABLES_PATH, QUERYABLES)):
             m = pattern.match(path)
             if m:
-                props = self.fields.get(m.group(1), set()) if pattern is _ITEMS_PATH else set()
+                props = set(self.types(path)) if pattern is _ITEMS_PATH else set()
                 return COMMON | extra | props
         return COMMON
 
@@ -94,21 +104,39 @@ class Guard:
             return _error(start_response, 406, "NotAcceptable",
                           "no acceptable language; this service speaks de and en")
         pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        allowed = self.allowed(environ.get("PATH_INFO", "/"))
-        unknown = sorted({k for k, _ in pairs} - (allowed or set()))
-        if unknown:
-            return _error(start_response, 400, "InvalidParameterValue",
-                          f"unknown query parameter(s): {', '.join(unknown)}")
-        if any(k in {"crs", "bbox-crs", "filter-crs"} for k, _ in pairs):
-            pairs = [(k, normalise_crs(v) if k in {"crs", "bbox-crs", "filter-crs"} else v)
-                     for k, v in pairs]
-            environ["QUERY_STRING"] = urlencode(pairs)
-        with logscrub.request_values(v for _, v in pairs):
+        spatial.reset_request()
+        # values that may name people or places are scrubbed from every log line written
+        # while this request is served; CRS URIs, paging and formats are not (scrubbing
+        # 'http' would only garble the log)
+        with logscrub.request_values(v for k, v in pairs if k not in _NOT_DATA):
+            refusal = self.refusal(environ, pairs)
+            if refusal is not None:
+                LOG.warning("400 for %s: %s", environ.get("PATH_INFO"), refusal)
+                return _error(start_response, 400, "InvalidParameterValue", refusal)
             try:  # the response is built inside: anything logged meanwhile is scrubbed
                 return list(self.app(environ, start_response))
             except Exception:  # never a traceback to a client
                 LOG.exception("unhandled error for %s", environ.get("PATH_INFO"))
                 return _error(start_response, 500, "NoApplicableCode", "internal error")
+
+    def refusal(self, environ: Environ, pairs: list[tuple[str, str]]) -> str | None:
+        """Why the request's parameters cannot be used (None: they can); normalises the
+        CRS parameters in ``environ`` on the way."""
+        path = environ.get("PATH_INFO", "/")
+        unknown = sorted({k for k, _ in pairs} - (self.allowed(path) or set()))
+        if unknown:
+            return f"unknown query parameter(s): {', '.join(unknown)}"
+        try:
+            params.check(pairs, self.types(path))
+        except params.ParameterError as exc:
+            return str(exc)
+        if any(k in _CRS_PARAMS for k, _ in pairs):
+            pairs = [(k, normalise_crs(v) if k in _CRS_PARAMS else v) for k, v in pairs]
+            environ["QUERY_STRING"] = urlencode(pairs)
+            for k, v in pairs:
+                if k in _CRS_PARAMS and self.crs and v not in self.crs:
+                    return f"{k}: '{v}' is not offered; use one of " + ", ".join(sorted(self.crs))
+        return None
 
 
 def _error(start_response: StartResponse, status: int, code: str, message: str,
@@ -122,7 +150,17 @@ def _error(start_response: StartResponse, status: int, code: str, message: str,
     return [body]
 
 
-def _collection_fields(config_path: str) -> dict[str, set[str]]:
+def _supported_crs(config_path: str) -> set[str]:
+    """The CRS URIs every collection offers (crs, bbox-crs, filter-crs must be one)."""
+    with open(config_path, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    out: set[str] = set()
+    for res in cfg.get("resources", {}).values():
+        out.update(res["providers"][0].get("crs", []))
+    return out
+
+
+def _collection_fields(config_path: str) -> dict[str, dict[str, str]]:
     from gdi.publish.store import open_layer
 
     with open(config_path, encoding="utf-8") as fh:
@@ -133,7 +171,7 @@ def _collection_fields(config_path: str) -> dict[str, set[str]]:
     for name, res in cfg.get("resources", {}).items():
         con, layer = open_layer(Path(res["providers"][0]["data"]))
         con.close()
-        out[name] = set(layer.fields)
+        out[name] = {f: spec["type"] for f, spec in layer.fields.items()}
     return out
 
 
@@ -158,8 +196,7 @@ def _memoise_crs_lookup() -> None:
     pcrs.get_crs = get_crs
 
     import pygeoapi.api.itemtypes as items
-
-    from gdi import crs as gdi_crs
+    import pyproj
 
     stock_transform_bbox = items.transform_bbox
 
@@ -168,9 +205,25 @@ def _memoise_crs_lookup() -> None:
         if len(bbox) != 4 or always_xy or not (isinstance(from_crs, str)
                                                and isinstance(to_crs, str)):
             return list(stock_transform_bbox(bbox, from_crs, to_crs, always_xy))
-        return gdi_crs.transform_bbox(bbox, from_crs, to_crs)
+        try:  # the envelope for pygeoapi; the exact box for the provider (gdi.publish.spatial)
+            return spatial.bbox_to_storage(bbox, from_crs, to_crs)
+        except (spatial.SpatialLiteralError, ValueError) as exc:  # pygeoapi: a 400
+            raise pyproj.exceptions.CRSError(f"bbox: {exc}") from None
 
     items.transform_bbox = transform_bbox
+    # spatial literals of filters: every kind (WKT, BBOX predicate and literal), from the
+    # filter CRS in its axis order, densified (gdi.publish.spatial)
+    items.modify_pygeofilter = spatial.storage_literals
+    stock_text = items.parse_cql2_text
+
+    def parse_filter(text: str) -> Any:  # filter-lang=cql2-json: JSON in the filter parameter
+        if text.lstrip().startswith("{"):
+            from pygeofilter.parsers.cql2_json import parse as parse_json
+
+            return parse_json(json.loads(text))
+        return stock_text(text)
+
+    items.parse_cql2_text = parse_filter
 
 
 def create_app() -> WSGIApp:
@@ -189,7 +242,7 @@ def create_app() -> WSGIApp:
 
     APP.register_error_handler(Exception, internal_error)
 
-    return Guard(APP, _collection_fields(config_path))
+    return Guard(APP, _collection_fields(config_path), _supported_crs(config_path))
 
 
 application: WSGIApp = create_app() if "PYGEOAPI_CONFIG" in os.environ else None  # type: ignore[assignment]

@@ -11,9 +11,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import shapely
 from pygeofilter import ast, values
 
 from gdi.errors import GdiError
+from gdi.publish.spatial import CONVERSE, PREDICATES
 
 
 class FilterError(GdiError, ValueError):
@@ -43,28 +45,46 @@ class _Translator:
     def value(self, v: Any) -> str:
         if isinstance(v, ast.Node | values.Geometry | values.Envelope):
             raise FilterError("only literal values are supported on the right side")
+        if isinstance(v, bool):
+            v = int(v)
+        elif isinstance(v, int) and not -(2**63) <= v < 2**63:
+            raise FilterError(f"the integer {v} is out of range (64 bits)")
+        elif isinstance(v, float) and v != v:
+            raise FilterError("NaN is not a value")
         if isinstance(v, dt.datetime | dt.date):
             v = v.isoformat()
         self.params.append(v)
         return "?"
 
-    def envelope(self, node: Any) -> tuple[float, float, float, float]:
-        if isinstance(node, values.Envelope):
-            return (node.x1, node.y1, node.x2, node.y2)
-        if isinstance(node, values.Geometry):
-            ring = node.geometry.get("coordinates", [[]])[0]
-            xs, ys = [c[0] for c in ring], [c[1] for c in ring]
-            box = {(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))}
-            if node.geometry.get("type") == "Polygon" and {tuple(c) for c in ring} == box:
-                return (min(xs), min(ys), max(xs), max(ys))
-        raise FilterError("spatial filters support BBOX or S_INTERSECTS with a rectangle")
-
-    def spatial(self, lhs: Any, box: tuple[float, float, float, float]) -> str:
+    def spatial(self, node: Any) -> str:
+        """A spatial predicate between the geometry property and a literal (already in the
+        storage CRS, see gdi.publish.spatial): R-tree candidates, decided exactly."""
+        predicate = PREDICATES[type(node)]
+        lhs, rhs = node.lhs, node.rhs
+        if isinstance(lhs, values.Geometry) and isinstance(rhs, ast.Attribute):
+            lhs, rhs = rhs, lhs
+            predicate = CONVERSE.get(predicate, predicate)
         if not isinstance(lhs, ast.Attribute) or lhs.name not in {self.geometry, "geometry"}:
-            raise FilterError("a spatial predicate needs the geometry property")
-        sql, params = self.bbox_sql(box)
+            raise FilterError("a spatial predicate compares the geometry property with a "
+                              "geometry literal")
+        if not isinstance(rhs, values.Geometry):
+            raise FilterError("the second argument of a spatial predicate must be a geometry "
+                              "literal (WKT, or BBOX(minx, miny, maxx, maxy))")
+        try:
+            literal = shapely.geometry.shape(rhs.geometry)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise FilterError(f"not a valid geometry literal: {exc}") from None
+        if literal.is_empty or not literal.is_valid:
+            raise FilterError("the geometry literal is empty or not valid")
+        g = f'"{self.geometry}"'
+        check = f"gdi_spatial({g}, ?, ?)"
+        if predicate == "disjoint":
+            self.params += ["intersects", shapely.to_wkb(literal)]
+            return f"({g} IS NOT NULL AND NOT {check})"
+        sql, params = self.bbox_sql(tuple(literal.bounds))
         self.params.extend(params)
-        return sql
+        self.params += [predicate, shapely.to_wkb(literal)]
+        return f"({sql} AND {check})"
 
     def __call__(self, node: Any) -> str:
         if isinstance(node, ast.And | ast.Or):
@@ -89,10 +109,8 @@ class _Translator:
             return f"{self.attr(node.lhs)} {neg}IN ({items})"
         if isinstance(node, ast.IsNull):
             return f"{self.attr(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL"
-        if isinstance(node, ast.BBox):
-            return self.spatial(node.lhs, (node.minx, node.miny, node.maxx, node.maxy))
-        if isinstance(node, ast.GeometryIntersects):
-            return self.spatial(node.lhs, self.envelope(node.rhs))
+        if type(node) in PREDICATES:
+            return self.spatial(node)
         if isinstance(node, ast.Include):
             return "0" if node.not_ else "1"
         raise FilterError(f"unsupported filter operation {type(node).__name__}")

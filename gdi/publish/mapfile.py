@@ -10,6 +10,7 @@ internal store; the internal one (``internal=True``, for /internal/wms) reads th
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from gdi.publish.outputs import overview_file, overview_table
 from gdi.publish.store import open_layer
 from gdi.settings import Settings
 
+MAX_IMAGE_PX = 2560  # the largest WIDTH/HEIGHT of a GetMap
 SRS = "EPSG:25832 EPSG:4258 EPSG:4326 EPSG:3857 EPSG:3035"
 DEFAULT_STYLE = "inspire_common:DEFAULT"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian fonts-dejavu-core
@@ -147,7 +149,7 @@ def _store(desc: Descriptor, live: Path, internal: bool) -> str:
 
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
           metadata_url: str, *, internal: bool = False,
-          templates: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> str:
+          templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] | None = None) -> str:
     """The mapfile; ``templates`` receives, per layer, its title and (field, label) pairs."""
     templates = {} if templates is None else templates
     layers = []
@@ -175,7 +177,10 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         if view.detail_max_scale is not None:
             detail["maxscaledenom"] = view.detail_max_scale
         labels = {n: (f.title.de if f.title else n) for n, f in desc.fields.items()}
-        templates[detail["name"]] = (pub.title.de, [(f, labels.get(f, f)) for f in fields])
+        numeric = {f for f in fields
+                   if layer.fields.get(f, {}).get("type") in {"integer", "number", "boolean"}}
+        templates[detail["name"]] = (pub.title.de, [(f, labels.get(f, f)) for f in fields],
+                                     numeric)
         layers.append(detail)
         if not grouped:
             continue
@@ -184,7 +189,8 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         cells = _overview(table, pub.title, current / overview_file(desc), table,
                           view.overview_grid_m, view.detail_max_scale)
         templates[table] = (cells["metadata"]["wms_title"],
-                            [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")])
+                            [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")],
+                            {"count"})
         style_title = STYLE_TITLES.get(name, "Standard")
         for member in (detail, cells):
             member["group"] = name
@@ -196,14 +202,22 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
+        # the largest image a GetMap may ask for (a bounded request, docs/operations.md)
+        "maxsize": MAX_IMAGE_PX,
         "extent": [556000, 5767000, 574000, 5786000], "units": "meters",
         "projection": ["init=epsg:25832"], "imagecolor": [255, 255, 255],
         "fontset": "fonts.txt",
         "symbols": [{"__type__": "symbol", "name": "circle", "type": "ellipse",
                      "filled": True, "points": [[1, 1]]}],
-        "outputformats": [{"__type__": "outputformat", "name": "geojson",
-                           "driver": "OGR/GEOJSON", "mimetype": "application/json",
-                           "formatoption": ["FORM=SIMPLE", "STORAGE=memory"]}],
+        "outputformats": [
+            # GetFeatureInfo as JSON, any number of QUERY_LAYERS (OGR's GeoJSON writer takes
+            # one layer only): a template, values JSON-escaped by MapServer (GFI_JSON)
+            {"__type__": "outputformat", "name": "gfijson", "driver": "TEMPLATE",
+             "mimetype": "application/json", "formatoption": [f"FILE={GFI_JSON}"]},
+            # WFS GetFeature as GeoJSON
+            {"__type__": "outputformat", "name": "geojson", "driver": "OGR/GEOJSON",
+             "mimetype": "application/geo+json",
+             "formatoption": ["FORM=SIMPLE", "STORAGE=memory"]}],
         "web": {"__type__": "web", "metadata": {
             "wms_title": "Geodatendienste der Stadt Hildesheim – Darstellungsdienst",
             "wms_abstract": "INSPIRE-Darstellungsdienst (WMS 1.3.0) der Stadt Hildesheim.",
@@ -240,7 +254,34 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     return str(mappyfile.dumps(doc))
 
 
-def _write_templates(folder: Path, templates: dict[str, tuple[str, list[tuple[str, str]]]]
+GFI_JSON = "gfi.json.tmpl"  # MapServer accepts templates by extension
+# ends the JSON template's feature list: a string no JSON-escaped value can produce; the front
+# (nginx sub_filter) removes it with the comma before it, so clients get plain GeoJSON
+GFI_JSON_END = '"gdi:end-of-features"'
+
+
+def _json_template(templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]]) -> str:
+    """One template for every layer: a GeoJSON FeatureCollection (geometry null), each
+    feature with its layer's name and its public fields as (escaped) strings."""
+    parts = ["// MapServer Template\n", '{"type": "FeatureCollection", "features": [']
+    # longest layer names first: MapServer finds a [resultset layer=...] block by prefix, so
+    # the block of "trees_overview" must come before that of "trees"
+    for name in sorted(templates, key=lambda n: (-len(n), n)):
+        fields = list(dict.fromkeys(f for f, _ in templates[name][1]))
+        numeric = templates[name][2]  # numbers (booleans as 0/1) as JSON numbers, or null
+        props = ", ".join(
+            f'{json.dumps(f)}: [item name={json.dumps(f)} nullformat="null"]' if f in numeric
+            else f'{json.dumps(f)}: "[item name={json.dumps(f)} escape=json]"' for f in fields)
+        ident = fields[0] if fields else "local_id"
+        parts.append(f'[resultset layer={json.dumps(name)}][feature]{{"type": "Feature", '
+                     f'"id": "[item name={json.dumps(ident)} escape=json]", '
+                     f'"layer": {json.dumps(name)}, "geometry": null, '
+                     f'"properties": {{{props}}}}},[/feature][/resultset]')
+    parts.append(GFI_JSON_END + "]}\n")
+    return "".join(parts)
+
+
+def _write_templates(folder: Path, templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]]
                      ) -> None:
     """GetFeatureInfo as HTML: a table per feature with the layer's (public) fields; values
     escaped by MapServer (``escape="html"``), labels escaped here."""
@@ -249,7 +290,8 @@ def _write_templates(folder: Path, templates: dict[str, tuple[str, list[tuple[st
         head + '<!DOCTYPE html>\n<html lang="de"><head><meta charset="utf-8">'
         "<title>Sachdaten</title></head><body>\n", encoding="utf-8")
     (folder / "footer.html").write_text(head + "</body></html>\n", encoding="utf-8")
-    for name, (title, fields) in templates.items():
+    (folder / GFI_JSON).write_text(_json_template(templates), encoding="utf-8")
+    for name, (title, fields, _) in templates.items():
         rows = "".join(f'<tr><th scope="row">{html.escape(label)}</th>'
                        f'<td>[item name="{field}" escape="html"]</td></tr>\n'
                        for field, label in fields)
@@ -265,7 +307,7 @@ def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: P
     folder.mkdir(parents=True, exist_ok=True)
     metadata_url = settings.view_service_metadata_url or f"{settings.base_url}/csw"
     mapfile = folder / "wms.map"
-    templates: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] = {}
     mapfile.write_text(build(settings, datasets, metadata_url, internal=internal,
                              templates=templates), encoding="utf-8")
     _write_templates(folder, templates)

@@ -55,7 +55,8 @@ def _internal_wms(run: Path, ports: dict[str, Path]) -> str:
             include /etc/nginx/fastcgi_params;
             fastcgi_param HTTP_AUTHORIZATION "";
 {_NO_REMOTE_STYLES}
-            fastcgi_pass unix:{ports["internal_wms"]};
+{_GFI_JSON}
+            fastcgi_pass backend_internal_wms;
         }}"""
 
 
@@ -66,7 +67,7 @@ def _internal(run: Path, ports: dict[str, Path]) -> str:
     return f"""        location /internal/ogcapi/ {{
             auth_basic "Stadt Hildesheim intern";
             auth_basic_user_file {run}/internal/htpasswd;
-            proxy_pass http://unix:{ports["internal"]}:/;
+            proxy_pass http://backend_internal/;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Authorization "";
@@ -84,15 +85,58 @@ _NO_REMOTE_STYLES = f"""            if ($args ~* "(^|&)({_REMOTE})=") {{
             }}"""
 
 
+# the JSON GetFeatureInfo template's end marker, removed with the comma before it (mapfile.py)
+_GFI_JSON = """            sub_filter_types application/json;
+            sub_filter_once on;
+            sub_filter '},"gdi:end-of-features"]' '}]';
+            sub_filter '["gdi:end-of-features"]' '[]';
+            # MapServer's own message pages (version, build options) never reach a client
+            if ($arg_service !~* "^(WMS|WFS)$") {
+                return 400 "SERVICE=WMS or SERVICE=WFS is required\\n";
+            }"""
+
+
 def _wms(ports: dict[str, Path]) -> str:
     if "wms" not in ports:
         return "        location = /wms { return 503; }"
     return f"""        location = /wms {{
             limit_except GET {{ deny all; }}
 {_NO_REMOTE_STYLES}
+{_GFI_JSON}
             include /etc/nginx/fastcgi_params;
-            fastcgi_pass unix:{ports["wms"]};
+            fastcgi_pass backend_wms;
         }}"""
+
+
+def _upstreams(ports: dict[str, Path]) -> str:
+    """One upstream per backend socket, listed twice: a request whose connection fails or is
+    cut (the process that took it crashed) is tried once more on the same socket, where
+    another process of the pool takes it. Every request is a read-only GET: a retry is safe."""
+    return "\n".join(f"""    upstream backend_{name} {{
+        server unix:{path} max_fails=0;
+        server unix:{path} max_fails=0 backup;
+    }}""" for name, path in ports.items())
+
+
+def _limits(settings: Settings) -> str:
+    """Time and size limits at the front (docs/operations.md)."""
+    t = settings.backend_timeout_s
+    return f"""    client_max_body_size 64k;
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+    send_timeout 60s;
+    keepalive_timeout 15s;
+    large_client_header_buffers 4 16k;
+    proxy_connect_timeout 5s;
+    proxy_send_timeout 10s;
+    proxy_read_timeout {t}s;
+    proxy_next_upstream error invalid_header;
+    proxy_next_upstream_tries 2;
+    fastcgi_connect_timeout 5s;
+    fastcgi_send_timeout 10s;
+    fastcgi_read_timeout {t}s;
+    fastcgi_next_upstream error invalid_header;
+    fastcgi_next_upstream_tries 2;"""
 
 
 def nginx_conf(settings: Settings, run: Path, ports: dict[str, Path]) -> str:
@@ -122,7 +166,8 @@ http {{
     fastcgi_temp_path {run}/tmp/fastcgi;
     uwsgi_temp_path {run}/tmp/uwsgi;
     scgi_temp_path {run}/tmp/scgi;
-    client_max_body_size 64k;
+{_limits(settings)}
+{_upstreams(ports)}
     server {{
         listen {settings.host}:{settings.port};
         location = / {{ root {static}; try_files /index.html =404; }}
@@ -140,11 +185,10 @@ http {{
 {_wms(ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
-            proxy_pass http://unix:{ports["ogcapi"]}:/;
+            proxy_pass http://backend_ogcapi/;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_read_timeout 120s;
         }}
     }}
 }}

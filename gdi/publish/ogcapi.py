@@ -192,6 +192,15 @@ def self_contained(doc: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def only_implemented(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document advertises only what the service answers: it is read-only, so
+    no POST, PUT, PATCH or DELETE operation (pygeoapi lists them for CQL2 JSON bodies)."""
+    for item in doc.get("paths", {}).values():
+        for method in ("post", "put", "patch", "delete"):
+            item.pop(method, None)
+    return doc
+
+
 def write_runtime(settings: Settings, folder: Path, *, internal: bool = False
                   ) -> tuple[Path, Path, dict[str, Any]]:
     """Write the runtime pygeoapi config and OpenAPI document; return their paths."""
@@ -202,7 +211,7 @@ def write_runtime(settings: Settings, folder: Path, *, internal: bool = False
     cfg_path = folder / "pygeoapi.yml"
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")
-    oas = self_contained(get_oas(cfg))
+    oas = only_implemented(self_contained(get_oas(cfg)))
     oas_path = folder / "openapi.json"
     oas_path.write_text(json.dumps(oas, ensure_ascii=False), encoding="utf-8")
     return cfg_path, oas_path, cfg

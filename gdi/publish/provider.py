@@ -26,7 +26,9 @@ from pygeoapi.provider.base import (
 )
 
 from gdi import crs
+from gdi.publish import spatial
 from gdi.publish.cql import FilterError, to_sql
+from gdi.publish.params import BOOLEAN
 from gdi.publish.store import Layer, decode, open_layer
 
 _local = threading.local()
@@ -100,30 +102,38 @@ class GpkgProvider(BaseProvider):
         clauses: list[str] = []
         params: list[Any] = []
         ext = self.layer.extent
-        if bbox and ext and bbox[0] <= ext[0] and bbox[1] <= ext[1] and bbox[2] >= ext[2] \
-                and bbox[3] >= ext[3]:
+        exact = spatial.exact_bbox(bbox) if bbox else None  # a box in another CRS: its shape
+        if bbox and ext and (shapely.contains(shapely.from_wkb(exact), shapely.box(*ext))
+                             if exact is not None else
+                             bbox[0] <= ext[0] and bbox[1] <= ext[1] and bbox[2] >= ext[2]
+                             and bbox[3] >= ext[3]):
             bbox = []  # the box holds the whole layer: no spatial condition needed
         if bbox:
             sql, p = self._bbox_sql((bbox[0], bbox[1], bbox[2], bbox[3]))
             clauses.append(sql)
             params += p
+            if exact is not None and not self.layer.is_table:
+                clauses.append(f'gdi_spatial("{self.layer.geometry}", ?, ?)')
+                params += ["intersects", exact]
         for name, value in properties:
             if name not in self._fields:
-                raise ProviderInvalidQueryError(f"unknown property {name}")
+                raise ProviderInvalidQueryError(user_msg=f"unknown property {name}")
             clauses.append(f'"{name}" = ?')
             params.append(_typed(value, self._fields[name]["type"]))
-        if q:
+        if q:  # each word literally: '%' and '_' are not wildcards
             text = [n for n, f in self._fields.items() if f["type"] == "string"]
-            ors = " OR ".join(f'"{n}" LIKE ?' for n in text)
+            ors = " OR ".join(f"\"{n}\" LIKE ? ESCAPE '\\'" for n in text) or "0"
             for word in q.split(","):
+                literal = word.strip().replace("\\", "\\\\").replace("%", "\\%").replace(
+                    "_", "\\_")
                 clauses.append(f"({ors})")
-                params += [f"%{word.strip()}%"] * len(text)
+                params += [f"%{literal}%"] * len(text)
         if filterq is not None:
             try:
                 sql, p = to_sql(filterq, set(self._fields), self.layer.geometry or "geometry",
                                 self._bbox_sql)
             except FilterError as exc:
-                raise ProviderInvalidQueryError(str(exc)) from None
+                raise ProviderInvalidQueryError(user_msg=f"filter: {exc}") from None
             clauses.append(sql)
             params += p
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -181,7 +191,8 @@ class GpkgProvider(BaseProvider):
         parts = []
         for s in sortby:
             if s["property"] not in self._fields:
-                raise ProviderInvalidQueryError(f"cannot sort by unknown property {s['property']}")
+                raise ProviderInvalidQueryError(
+                    user_msg=f"sortby: unknown property {s['property']}")
             parts.append(f'"{s["property"]}" {"DESC" if s["order"] == "-" else "ASC"}')
         return " ORDER BY " + ", ".join([*parts, "fid"])
 
@@ -217,14 +228,21 @@ class GpkgProvider(BaseProvider):
 
 
 def _typed(value: str, kind: str) -> Any:
+    """A property filter's value in the property's type (checked first by the guard,
+    gdi.publish.params, which answers 400 with the reason)."""
     try:
         if kind == "integer":
-            return int(value)
+            number = int(value)
+            if not -(2**63) <= number < 2**63:
+                raise ValueError(value)
+            return number
         if kind == "number":
             return float(value)
     except ValueError:
-        raise ProviderInvalidQueryError(f"'{value}' is not a {kind}") from None
+        raise ProviderInvalidQueryError(user_msg=f"'{value}' is not a {kind}") from None
     if kind == "boolean":
-        return 1 if value.lower() in {"true", "1"} else 0
+        if value.strip().lower() not in BOOLEAN:
+            raise ProviderInvalidQueryError(user_msg=f"'{value}' is not a boolean")
+        return int(BOOLEAN[value.strip().lower()])
     return value
 

@@ -9,20 +9,23 @@ nginx is the front: it serves static files itself, proxies to the application pr
 speaks FastCGI to MapServer, so no request pays a process start. Configuration files are
 generated into ``<data>/run`` on every start; processes are stopped on exit or signal.
 
-Only nginx listens on a TCP port. Every backend (pygeoapi under gunicorn, MapServer under
-spawn-fcgi, public and internal) listens on a Unix socket in ``<run>/sockets`` (folder 0700,
-sockets 0600, owned by nginx's worker user): no local account can reach a backend around the
-authenticating front.
+Only nginx listens on a TCP port. Every backend (pygeoapi under gunicorn, a pool of MapServer
+FastCGI processes, public and internal) listens on a Unix socket in ``<run>/sockets`` (folder
+0700, sockets 0600, owned by nginx's worker user): no local account can reach a backend around
+the authenticating front. The sockets are created here and handed to the backends, so a
+backend restarted by the supervisor (:mod:`gdi.supervisor`) takes over the same socket.
+``<run>/pids.json`` names every process; ``gdi serve --check`` verifies that the processes
+answering on the port and the sockets are these.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -37,6 +40,7 @@ from gdi.publish import mapfile, ogcapi
 from gdi.publish.frontpage import write_codelists, write_frontpage
 from gdi.publish.nginx import nginx_conf, worker_identity, write_htpasswd
 from gdi.settings import Settings
+from gdi.supervisor import Child, Supervisor
 
 
 def free_port() -> int:
@@ -47,6 +51,7 @@ def free_port() -> int:
 
 def _port_free(host: str, port: int) -> None:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds
         try:
             s.bind((host, port))
         except OSError as exc:
@@ -59,9 +64,11 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.run_dir = settings.run_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.sockets = self.run_dir / "sockets"
+        self.listening: dict[str, socket.socket] = {}
+        self.socket_inodes: dict[str, int] = {}  # of the socket files as bound
         self.cfg: dict[str, Any] = {}
+        self.sup: Supervisor | None = None
 
     def __enter__(self) -> Services:
         self._lock = contextlib.ExitStack()
@@ -91,6 +98,7 @@ class Services:
         if run.exists():
             shutil.rmtree(run)
         (run / "logs").mkdir(parents=True)
+        self.sup = Supervisor(run / "logs" / "supervisor.log")
         uid, gid, _ = worker_identity(run)
         self.sockets.mkdir(mode=0o700)
         if os.geteuid() == 0:
@@ -105,32 +113,28 @@ class Services:
                 (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         write_codelists(run / "codelists", self.settings)
-        backends = {"ogcapi": self._socket("ogcapi")}
-        self._ogcapi("ogcapi", cfg_path, oas_path, backends["ogcapi"])
+        backends = {"ogcapi": self._listen("ogcapi", uid, gid)}
+        self._ogcapi("ogcapi", cfg_path, oas_path)
         if self.settings.internal_user and self.settings.internal_password.get_secret_value():
             internal = run / "internal"
             icfg, ioas, _ = ogcapi.write_runtime(self.settings, internal, internal=True)
             write_htpasswd(internal / "htpasswd", self.settings.internal_user,
                            self.settings.internal_password.get_secret_value())
-            backends["internal"] = self._socket("ogcapi-internal")
-            self._ogcapi("ogcapi-internal", icfg, ioas, backends["internal"])
+            backends["internal"] = self._listen("ogcapi-internal", uid, gid)
+            self._ogcapi("ogcapi-internal", icfg, ioas)
         mapserv = shutil.which("mapserv") or "/usr/lib/cgi-bin/mapserv"
-        spawn = shutil.which("spawn-fcgi")
-        if Path(mapserv).exists() and spawn:
+        if Path(mapserv).exists():
             ms_conf = mapfile.write(self.settings, datasets, run / "mapserver",
                                     run / "logs" / "mapserver.log")
-            backends["wms"] = self._socket("wms")
-            # resident FastCGI processes: no request pays a process start
-            self._fcgi("wms", backends["wms"], mapserv, ms_conf)
+            backends["wms"] = self._listen("wms", uid, gid)
+            self._mapserv_pool("wms", mapserv, ms_conf)
             if "internal" in backends:
                 internal_conf = mapfile.write(self.settings, datasets,
                                               run / "internal" / "mapserver",
                                               run / "logs" / "mapserver-internal.log",
                                               internal=True)
-                backends["internal_wms"] = self._socket("wms-internal")
-                self._fcgi("wms-internal", backends["internal_wms"], mapserv, internal_conf)
-        for sock in backends.values():
-            self._await_socket(sock, uid, gid)
+                backends["internal_wms"] = self._listen("wms-internal", uid, gid)
+                self._mapserv_pool("wms-internal", mapserv, internal_conf)
         if (run / "internal").exists():  # configuration of the internal services
             seal(run / "internal")
             if os.geteuid() == 0:  # nginx's workers read the password file at each request
@@ -138,57 +142,67 @@ class Services:
                 os.chown(run / "internal" / "htpasswd", uid, gid)
         conf = run / "nginx.conf"
         conf.write_text(nginx_conf(self.settings, run, backends), encoding="utf-8")
-        self._spawn("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
-                              str(run / "logs" / "nginx-error.log")], dict(os.environ))
+        self.sup.start(Child("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
+                                       str(run / "logs" / "nginx-error.log")],
+                             dict(os.environ), run / "logs" / "front.log"))
         self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
+        self._write_pids()
 
-    def _socket(self, name: str) -> Path:
-        return self.sockets / f"{name}.sock"
-
-    def _await_socket(self, sock: Path, uid: int, gid: int, timeout: float = 30.0) -> None:
-        """Wait for a backend's socket; make it its owner's (nginx's worker user) only."""
-        deadline = time.monotonic() + timeout
-        while not sock.exists():
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    log = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
-                    raise ServiceError(f"{name} exited at start:\n{log[-2000:]}")
-            if time.monotonic() > deadline:
-                raise ServiceError(f"no backend socket {sock.name} within {timeout:.0f} s")
-            time.sleep(0.05)
+    def _listen(self, name: str, uid: int, gid: int) -> Path:
+        """A backend's listening Unix socket, owned by nginx's worker user, mode 0600."""
+        path = self.sockets / f"{name}.sock"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old)
         if os.geteuid() == 0:
-            os.chown(sock, uid, gid)
-        sock.chmod(0o600)
+            os.chown(path, uid, gid)
+        sock.listen(256)
+        sock.set_inheritable(True)
+        self.listening[name] = sock
+        self.socket_inodes[name] = path.stat().st_ino
+        return path
 
-    def _fcgi(self, name: str, sock: Path, mapserv: str, conf: Path) -> None:
-        spawn = shutil.which("spawn-fcgi") or "spawn-fcgi"
-        # the socket is handed to nginx's worker user by _await_socket
-        self._spawn(name, [spawn, "-n", "-s", str(sock), "-M", "0600", "--", mapserv],
-                    {**os.environ, "MAPSERVER_CONFIG_FILE": str(conf)})
+    def _mapserv_pool(self, name: str, mapserv: str, conf: Path) -> None:
+        """``wms_processes`` resident FastCGI processes on one socket (passed as stdin, as
+        spawn-fcgi does): one crash or one slow request never blocks the WMS."""
+        assert self.sup is not None
+        env = {**os.environ, "MAPSERVER_CONFIG_FILE": str(conf)}
+        for i in range(1, self.settings.wms_processes + 1):
+            # stateless and read-only: stopped by SIGKILL (it ignores SIGTERM in accept())
+            self.sup.start(Child(f"{name}-{i}", [mapserv], env,
+                                 self.run_dir / "logs" / f"{name}.log",
+                                 stop_signal=signal.SIGKILL,
+                                 stdin=self.listening[name].fileno()))
 
-    def _ogcapi(self, name: str, cfg: Path, oas: Path, sock: Path) -> None:
+    def _ogcapi(self, name: str, cfg: Path, oas: Path) -> None:
+        assert self.sup is not None
         env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        self._spawn(name, [str(gunicorn), "--bind", f"unix:{sock}", "--umask", "0o077",
-                           "--no-control-socket",
-                           "--workers", "2", "--threads", "4", "--worker-class", "gthread",
-                           "--access-logfile", "-", "--error-logfile", "-",
-                           # paths only: query strings never reach a log
-                           "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
-                           "gdi.publish.app:application"], env)
-
-    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        log = (self.run_dir / "logs" / f"{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        fd = self.listening[name].fileno()
+        # SIGINT: gunicorn's quick shutdown (SIGTERM would wait for its graceful timeout)
+        self.sup.start(Child(name, [str(gunicorn), "--bind", f"fd://{fd}",
+                                    "--no-control-socket", "--graceful-timeout", "1",
+                                    "--workers", "2", "--threads", "4",
+                                    "--worker-class", "gthread",
+                                    "--timeout", str(self.settings.backend_timeout_s + 5),
+                                    "--access-logfile", "-", "--error-logfile", "-",
+                                    # paths only: query strings never reach a log
+                                    "--access-logformat",
+                                    '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
+                                    "gdi.publish.app:application"],
+                             env, self.run_dir / "logs" / f"{name}.log",
+                             stop_signal=signal.SIGINT, fds=(fd,)))
 
     def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        assert self.sup is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for name, proc in self.procs.items():
-                if proc.poll() is not None:
-                    log = (self.run_dir / "logs" / f"{name}.log").read_text(errors="replace")
-                    raise ServiceError(f"{name} exited at start:\n{log[-2000:]}")
+            for name, _ in self.sup.exited():
+                log = self.sup.children[name].log.read_text(errors="replace")
+                raise ServiceError(f"{name} exited at start:\n{log[-2000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:
@@ -196,6 +210,38 @@ class Services:
             except OSError:
                 time.sleep(0.2)
         raise ServiceError(f"services did not answer at {url} within {timeout:.0f} s")
+
+    def _write_pids(self) -> None:
+        assert self.sup is not None
+        doc = {"serve": os.getpid(), "group": self.sup.group, "children": self.sup.pids(),
+               "port": self.settings.port,
+               "sockets": self.socket_inodes}
+        (self.run_dir / "pids.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+    def verify(self) -> list[str]:
+        """Problems found when checking that the processes answering are ours (empty: none):
+        the front port is held by our nginx, every backend socket is the one we hold, every
+        child runs."""
+        assert self.sup is not None
+        problems = [f"{n} is not running" for n, _ in self.sup.exited()]
+        nginx_pid = (self.run_dir / "nginx.pid")
+        front = self.sup.pids().get("front")
+        if not nginx_pid.exists() or front is None or int(nginx_pid.read_text()) != front:
+            problems.append("nginx's pid file does not name the front this gdi serve started")
+        holders = _listening_pids(self.settings.port)
+        ours = _group_members(self.sup.group)
+        if not holders or not holders <= ours:
+            problems.append(f"port {self.settings.port} is held by pid(s) "
+                            f"{sorted(holders) or 'none'}, not by this gdi serve's nginx")
+        for name, inode in self.socket_inodes.items():
+            path = self.sockets / f"{name}.sock"
+            try:
+                same = path.stat().st_ino == inode
+            except OSError:
+                same = False
+            if not same:
+                problems.append(f"socket {path} is not the one this gdi serve listens on")
+        return problems
 
     def urls(self) -> dict[str, str]:
         base = f"http://{self.settings.host}:{self.settings.port}"
@@ -206,6 +252,8 @@ class Services:
         return out
 
     def wait(self) -> None:
+        """Serve until SIGTERM or Ctrl+C, restarting crashed children meanwhile."""
+        assert self.sup is not None
         stop = False
 
         def handler(signum: int, frame: Any) -> None:
@@ -214,26 +262,48 @@ class Services:
 
         signal.signal(signal.SIGTERM, handler)
         try:
-            while not stop and all(p.poll() is None for p in self.procs.values()):
-                time.sleep(0.5)
+            while not stop:
+                self.sup.tend()
+                self._write_pids()
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-        # one grace period for all; the FastCGI mapserv processes (stateless, read-only) do
-        # not react to SIGTERM while they wait for a request, and are killed after it
-        deadline = time.monotonic() + 5
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        self.procs.clear()
+        if self.sup is not None:
+            self.sup.stop()
+        for sock in self.listening.values():
+            sock.close()
+        self.listening.clear()
+
+
+def _listening_pids(port: int) -> set[int]:
+    """Pids holding a listening TCP socket on ``port`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as fh:
+            for line in fh.readlines()[1:]:
+                f = line.split()
+                if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{f[9]}]")
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        pids.add(int(entry.name))
+    return pids
+
+
+def _group_members(pgid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat[stat.rindex(")") + 2:].split()[2]) == pgid:
+                    out.add(int(entry.name))
+    return out

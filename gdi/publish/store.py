@@ -14,6 +14,7 @@ from typing import Any
 import shapely
 
 from gdi.errors import PublicationError
+from gdi.publish.spatial import evaluate
 
 _TYPES = {"INTEGER": ("integer", None), "INT": ("integer", None), "MEDIUMINT": ("integer", None),
           "SMALLINT": ("integer", None), "TINYINT": ("integer", None),
@@ -89,6 +90,8 @@ def open_layer(path: Path) -> tuple[sqlite3.Connection, Layer]:
                           check_same_thread=False)
     con.create_function("gdi_x", 1, lambda b: blob_xy(b, 0), deterministic=True)
     con.create_function("gdi_y", 1, lambda b: blob_xy(b, 1), deterministic=True)
+    con.create_function("gdi_spatial", 3, lambda b, op, wkb: evaluate(decode(b), op, wkb),
+                        deterministic=True)
     table, minx, miny, maxx, maxy = con.execute(
         "SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents "
         "WHERE data_type IN ('features', 'attributes')").fetchone()
