@@ -148,12 +148,15 @@ def recovery(port: int, data: Path) -> dict[str, dict[str, float]]:
         time.sleep(1.5)
         os.kill(pid_of(), signal.SIGKILL)
         killed = time.monotonic()
-        while _get(port, path) != 200 and time.monotonic() - killed < 30:
-            time.sleep(0.01)
-        took = time.monotonic() - killed
+        last_failure = killed
+        while time.monotonic() - killed < 4.0:  # probe: when did the path last fail?
+            if _get(port, path) != 200:
+                last_failure = time.monotonic()
+            time.sleep(0.005)
+        took = last_failure - killed
         loader.join()
         out[name] = {"recovery_s": took, **box["r"]}
-        print(f"  kill {name:26s} recovered in {took * 1000:7.0f} ms; "
+        print(f"  kill {name:26s} last failure after {took * 1000:7.0f} ms; "
               f"{box['r']['errors']} errors in {box['r']['requests']} requests", flush=True)
         time.sleep(2)
     return out
@@ -265,8 +268,10 @@ def _write(res: dict[str, object], seconds: float) -> None:
             a, b = p["gdi"], p["stock"]
             lines.append(f"| {p['clients']} | {a['rps']:.0f} | {a['p95_ms']:.0f} | "
                          f"{b['rps']:.0f} | {b['p95_ms']:.0f} | {p['ratio_rps']:.1f}x |")
-    lines += ["", "Recovery under 10 clients (SIGKILL; time until the affected path answers "
-              "200 again):", "", "| killed | recovered after | errors / requests in 6 s |",
+    lines += ["", "Recovery under 10 clients (SIGKILL; a probe asks the affected path every 5 ms "
+              "for 4 s: the time of its last failure after the kill, 0 if none). Refused "
+              "connections fail in microseconds, so a short gap counts many errors:", "",
+              "| killed | last failure after | errors / requests in 6 s |",
               "|---|---|---|"]
     for name, r in res["recovery"].items():  # type: ignore[attr-defined]
         lines.append(f"| {name} | {r['recovery_s'] * 1000:.0f} ms | {r['errors']} / "

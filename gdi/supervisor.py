@@ -2,8 +2,9 @@
 
 What it guarantees (docs/operations.md):
 
-- **restart with backoff**: a child that exits while the supervisor runs is started again after
-  0.5, 1, 2, 4 … 30 s (the count resets once a child has lived 60 s); each exit and restart is
+- **restart with backoff**: a child that exits while the supervisor runs is started again at
+  once, then after 0.5, 1, 2, 4 … 30 s if it keeps exiting (the count resets once a child has
+  lived 60 s); each exit and restart is
   logged with its cause; the other children keep serving meanwhile;
 - **children never outlive the supervisor**, even when it is SIGKILLed or OOM-killed: every
   child runs in one process group led by a tiny *reaper* process; the reaper and every direct
@@ -34,7 +35,7 @@ from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
-BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+BACKOFF = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 HEALTHY_AFTER = 60.0
 
 _REAPER = """
@@ -139,7 +140,8 @@ class Supervisor:
             how = f"signal {-code}" if code < 0 else f"code {code}"
             self.note(f"{name} (pid {child.proc.pid if child.proc else '?'}) exited with "
                       f"{how}; restart in {delay:.1f} s")
-        self.kill_orphans()
+        if any(c.restart_at is not None for c in self.children.values()):
+            self.kill_orphans()  # before a master restarts, its old workers must be gone
         for child in self.children.values():
             if child.restart_at is not None and now >= child.restart_at:
                 self._spawn(child)

@@ -49,15 +49,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _port_free(host: str, port: int) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            raise ServiceError(f"port {port} on {host} is taken ({exc.strerror})",
-                               hint="stop what listens there, or choose another port with "
-                                    "--port or GDI_PORT") from None
+def _front_socket(host: str, port: int) -> socket.socket:
+    """The front's listening TCP socket, held by gdi serve and inherited by nginx (through
+    nginx's ``NGINX`` environment variable): a restarted nginx takes it over, so clients wait
+    in its backlog instead of being refused while nginx restarts."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServiceError(f"port {port} on {host} is taken ({exc.strerror})",
+                           hint="stop what listens there, or choose another port with "
+                                "--port or GDI_PORT") from None
+    sock.listen(511)
+    sock.set_inheritable(True)
+    return sock
 
 
 class Services:
@@ -76,7 +83,7 @@ class Services:
         self._lock.enter_context(exclusive(self.settings.data_dir / "serve.lock", ServiceError,
                                            f"another 'gdi serve' on {self.settings.data_dir}"))
         try:
-            _port_free(self.settings.host, self.settings.port)
+            self.listening["front"] = _front_socket(self.settings.host, self.settings.port)
             self.start()
         except BaseException:
             self.stop()
@@ -142,9 +149,11 @@ class Services:
                 os.chown(run / "internal" / "htpasswd", uid, gid)
         conf = run / "nginx.conf"
         conf.write_text(nginx_conf(self.settings, run, backends), encoding="utf-8")
+        front = self.listening["front"].fileno()
         self.sup.start(Child("front", [nginx, "-c", str(conf), "-p", str(run), "-e",
                                        str(run / "logs" / "nginx-error.log")],
-                             dict(os.environ), run / "logs" / "front.log"))
+                             {**os.environ, "NGINX": f"{front};"}, run / "logs" / "front.log",
+                             fds=(front,)))
         self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
         self._write_pids()
 
@@ -228,7 +237,7 @@ class Services:
         front = self.sup.pids().get("front")
         if not nginx_pid.exists() or front is None or int(nginx_pid.read_text()) != front:
             problems.append("nginx's pid file does not name the front this gdi serve started")
-        holders = _listening_pids(self.settings.port)
+        holders = _listening_pids(self.settings.port) - {os.getpid()}  # gdi serve holds it too
         ours = _group_members(self.sup.group)
         if not holders or not holders <= ours:
             problems.append(f"port {self.settings.port} is held by pid(s) "
@@ -262,10 +271,13 @@ class Services:
 
         signal.signal(signal.SIGTERM, handler)
         try:
+            pids: dict[str, int] = {}
             while not stop:
                 self.sup.tend()
-                self._write_pids()
-                time.sleep(0.2)
+                if self.sup.pids() != pids:
+                    self._write_pids()
+                    pids = self.sup.pids()
+                time.sleep(0.05)
         except KeyboardInterrupt:
             pass
 
