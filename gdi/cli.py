@@ -145,6 +145,24 @@ def serve(settings: Settings, port: int | None, check: bool) -> None:
         services.wait()
 
 
+@main.command("species-table")
+@click.option("--table", type=click.Path(path_type=Path), default=None,
+              help="The species table (default: datasets/species.csv).")
+@click.pass_obj
+@handled
+def species_table(settings: Settings, table: Path | None) -> None:
+    """Fill the species table's reference ids from the verified EUNIS link set."""
+    from gdi import speciesref
+
+    path = table or settings.datasets_dir / "species.csv"
+    result = speciesref.update_table(path, speciesref.load(
+        settings.shared_dir / "species-reference"))
+    click.echo(f"{path}: {len(result.resolved)} taxa with a verified EUNIS id, "
+               f"{len(result.conflicts)} conflicts, {len(result.missing)} not in the link set")
+    for name, ids in sorted(result.conflicts.items()):
+        click.echo(f"  conflict: {name}: {', '.join(ids)} (left without id)")
+
+
 @main.command()
 @click.argument("dataset")
 @click.pass_obj

@@ -20,7 +20,7 @@ import pyogrio
 import shapely
 from tqdm import tqdm
 
-from gdi import crs, crscheck, guard, lifespan
+from gdi import crs, crscheck, guard, lifespan, preview
 from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError, PublicationRefused
@@ -62,6 +62,7 @@ def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False,
     report = RunReport(dataset=desc.id, run_id=run_id, started=started)
     report.redact = {"fields": desc.internal_fields(),
                      "all_values": desc.publication.public_rows is not None}
+    report.local_preview = preview.reasons(settings)
     reports_dir = settings.data_dir / "reports" / desc.id
     try:
         with release.locked(settings.publish_dir, desc.id):
@@ -308,3 +309,10 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
         "excluded": int((~ok).sum()), "excluded_reasons": dict(excluded),
         "valid": False, "unchecked_codelists": list(plan.unchecked_codelists),
     }
+    if desc.species is not None and (~ok).any():  # the worklist: taxa left out, per count
+        left = table.data.loc[~ok]
+        names = left["species_botanical"].astype(object).where(
+            left["species_botanical"].notna(), left[desc.species.field].astype(object))
+        report.inspire["excluded_taxa"] = dict(Counter(
+            str(n) if n is not None and not pd.isna(n) else "(ohne Art)" for n in names
+        ).most_common())

@@ -70,6 +70,8 @@ class RunReport:
     # records the public may not see: a rejected record may be one of them)
     redact: dict[str, Any] = field(default_factory=lambda: {"fields": [], "all_values": False})
     guard: dict[str, Any] = field(default_factory=dict)
+    # why this release is only a local preview, not harvestable (gdi/preview.py); empty: public
+    local_preview: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -164,6 +166,8 @@ class RunReport:
         if self.lifespan:
             lines.append(f"  versions: {self.lifespan.get('unchanged', 0):,} unchanged, "
                          f"{self.lifespan.get('new_or_changed', 0):,} new or changed")
+        if self.local_preview:
+            lines.append("  LOCAL PREVIEW, not for harvesting: " + "; ".join(self.local_preview))
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)

@@ -38,9 +38,9 @@ def test_groups_have_no_species() -> None:
 def test_reference_ids_come_only_from_the_table() -> None:
     abies = resolve_one("Abies alba, Weiß-Tanne", TABLE)
     assert abies["species_status"] == "resolved" and abies["species_qualifier"] == "congruent"
-    assert abies["species_ref_id"] == (
-        "http://www.eu-nomen.eu/portal/taxon.php?GUID=6A8E85BD-5E52-4AE2-9444-99128C87A672")
+    assert abies["species_ref_id"] == "https://eunis.eea.europa.eu/species/150697"
+    assert abies["species_ref_scheme"] == "eunis"
     cultivar = resolve_one("Abies alba 'Pendula'", TABLE)
     assert cultivar["species_qualifier"] == "includedIn"
-    linde = resolve_one("Tilia cordata, Winter-Linde", TABLE)  # no verified id: none invented
-    assert linde["species_status"] == "unresolved" and linde["species_ref_id"] is None
+    ginkgo = resolve_one("Ginkgo biloba, Ginkgo", TABLE)  # no verified id: none invented
+    assert ginkgo["species_status"] == "unresolved" and ginkgo["species_ref_id"] is None

@@ -136,8 +136,19 @@ _SIMPLE_CHECKS: dict[str, Callable[[Any], bool]] = {
 }
 
 
+# Properties the schema lets be nil but the INSPIRE data specification does not: the
+# official validator fails them (the test named), so a descriptor may not void them either.
+NEVER_NIL = {
+    "speciesName.referenceSpeciesId":
+        "INSPIRE SD requires a real EU-Nomen or EUNIS id on every member (validator test "
+        "sd-as.a.2); leave trees without a verified id out (map the field without a nil rule)",
+}
+
+
 def _check(p: Prop, m: PropertyMap, path: str, where: str) -> None:
     op = m.operation
+    if path in NEVER_NIL and (op == "void" or m.nil_reason_if_missing):
+        raise DescriptorError(f"{where}.{path}: never nil: {NEVER_NIL[path]}")
     check = _SIMPLE_CHECKS.get(p.simple_type or "")
     if op == "value" and p.kind == "simple" and check and not check(m.value):
         raise DescriptorError(f"{where}.{path}: {m.value!r} is not an xs:{p.simple_type}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from gdi import preview
 from gdi.descriptor import Descriptor
 from gdi.inspire.codelists import city_lists
 from gdi.settings import Settings
@@ -51,7 +52,8 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
              "inspire": (live / f"{d.id}.inspire.gml").exists()} for d, live in datasets]
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
-    page.write_text(_ENV.get_template("index.html").render(base=settings.base_url, datasets=rows),
+    page.write_text(_ENV.get_template("index.html").render(
+        base=settings.base_url, datasets=rows, preview=preview.reasons(settings)),
                     encoding="utf-8")
     (folder / "blank.png").write_bytes(_BLANK_PNG)
     return page

@@ -14,6 +14,7 @@ import pwd
 import secrets
 from pathlib import Path
 
+from gdi import preview
 from gdi.settings import Settings
 
 
@@ -139,6 +140,13 @@ def _limits(settings: Settings) -> str:
     fastcgi_next_upstream_tries 2;"""
 
 
+def _preview_header(settings: Settings) -> str:
+    """A local preview (gdi/preview.py) asks crawlers and harvesters to keep out."""
+    if not preview.reasons(settings):
+        return ""
+    return '        add_header X-Robots-Tag "noindex, nofollow" always;'
+
+
 def nginx_conf(settings: Settings, run: Path, ports: dict[str, Path]) -> str:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (run / "tmp" / sub).mkdir(parents=True, exist_ok=True)
@@ -170,6 +178,7 @@ http {{
 {_upstreams(ports)}
     server {{
         listen {settings.host}:{settings.port};
+{_preview_header(settings)}
         location = / {{ root {static}; try_files /index.html =404; }}
         location /static/ {{ alias {static}/; }}
         location /codelists/ {{

@@ -10,6 +10,7 @@ replaced by local components, so clients and validators work offline.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,26 @@ def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
     return out
 
 
+def crs84_extent(extent: tuple[float, float, float, float], storage_crs: str) -> list[float]:
+    """The CRS84 box holding a storage-CRS box: its outline densified (64 points a side) and
+    transformed, rounded outwards to 6 decimals, so that no feature lies outside it (two
+    transformed corners miss the bulge of the edges between them)."""
+    minx, miny, maxx, maxy = extent
+    t = np.linspace(0.0, 1.0, 65)
+    xs = np.concatenate([minx + (maxx - minx) * t, np.full(65, maxx),
+                         maxx - (maxx - minx) * t, np.full(65, minx)])
+    ys = np.concatenate([np.full(65, miny), miny + (maxy - miny) * t, np.full(65, maxy),
+                         maxy - (maxy - miny) * t])
+    lon, lat = crs.transform_xy(xs, ys, storage_crs, "OGC:CRS84")
+    scale = 1e6
+    return [math.floor(float(lon.min()) * scale) / scale, math.floor(float(lat.min()) * scale)
+            / scale, math.ceil(float(lon.max()) * scale) / scale,
+            math.ceil(float(lat.max()) * scale) / scale]
+
+
 def _extent(layer: Layer, desc: Descriptor) -> list[float]:
     if layer.extent is not None:
-        minx, miny, maxx, maxy = layer.extent
-        lon, lat = crs.transform_xy(np.array([minx, maxx]), np.array([miny, maxy]),
-                                    desc.storage_crs, "OGC:CRS84")
-        return [round(float(v), 6) for v in (lon[0], lat[0], lon[1], lat[1])]
+        return crs84_extent(layer.extent, desc.storage_crs)
     if desc.publication.extent is not None:  # a table without geometry
         return list(desc.publication.extent)
     raise DescriptorError(f"{desc.path}: a table without geometry needs publication.extent")
