@@ -39,13 +39,13 @@ def reasons(settings: Settings) -> list[str]:
     for what, url, setting in (
             ("service address", settings.base_url, "GDI_PUBLIC_URL"),
             ("city code lists", settings.codelist_base, "GDI_CODELIST_URI_BASE"),
-            ("INSPIRE identifier namespace", settings.id_namespace_base,
+            ("INSPIRE identifier namespace", settings.namespace_base,
              "GDI_ID_NAMESPACE_BASE")):
         why = _non_public(url)
         if why:
             out.append(f"{what} {url}: {why} (set {setting})")
-    email_host = settings.contact_email.rpartition("@")[2].lower()
+    email_host = settings.email.rpartition("@")[2].lower()
     if email_host.endswith(_LOCAL_SUFFIXES):
-        out.append(f"contact e-mail {settings.contact_email} is a placeholder "
+        out.append(f"contact e-mail {settings.email} is a placeholder "
                    "(set GDI_CONTACT_EMAIL)")
     return out

@@ -32,7 +32,7 @@ def tool_versions() -> dict[str, str]:
     import gdi
 
     return {
-        "gdi-hildesheim": gdi.__version__,
+        "gdi": gdi.__version__,
         "python": platform.python_version(),
         "gdal": pyogrio.__gdal_version_string__,
         "proj": pyproj.proj_version_str,

@@ -11,6 +11,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gdi.city import City
+from gdi.city import load as load_city
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,15 +35,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
-    # Namespace for INSPIRE identifiers; GDI-NI assigns the city's sub-namespace.
-    id_namespace_base: str = "https://registry.gdi-de.org/id/de.ni.hildesheim"
+    # the city this service publishes for (gdi/city.py): names, contact, namespace, area
+    city_profile: Path = Field(default=PROJECT_ROOT / "config" / "cities" / "hildesheim.yml")
+    # Namespace for INSPIRE identifiers (GDI-NI assigns the city's); default: the profile's
+    id_namespace_base: str = ""
     keep_releases: int = 3
     # resident MapServer FastCGI processes per WMS (public, internal): a crash or a slow
     # request of one never blocks the service
     wms_processes: int = Field(default=2, ge=1, le=32)
     # the longest a backend may take for one request before the front answers 504
     backend_timeout_s: int = Field(default=30, ge=1, le=600)
-    contact_email: str = "geodaten@stadt-hildesheim.invalid"
+    contact_email: str = ""  # default: the profile's (a placeholder until set)
     codelist_uri_base: str = ""  # default: <base URL>/codelists
     # the internal API (/internal/ogcapi/, full data) answers only with these credentials;
     # without them it is switched off (404)
@@ -50,10 +55,22 @@ class Settings(BaseSettings):
     internal_user: str = ""
     internal_password: SecretStr = SecretStr("")
 
-    @field_validator("project_dir", "data_dir", "datasets_dir", "shared_dir")
+    @field_validator("project_dir", "data_dir", "datasets_dir", "shared_dir", "city_profile")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @property
+    def city(self) -> City:
+        return load_city(self.city_profile)
+
+    @property
+    def namespace_base(self) -> str:
+        return (self.id_namespace_base or self.city.id_namespace_base).rstrip("/")
+
+    @property
+    def email(self) -> str:
+        return self.contact_email or self.city.contact.email
 
     @property
     def base_url(self) -> str:
@@ -97,6 +114,19 @@ class Settings(BaseSettings):
             "GDI_SOURCES_DIR": str(self.sources_dir),
             "GDI_PUBLISH_DIR": str(self.publish_dir),
             "GDI_BASE_URL": self.base_url,
-            "GDI_ID_NAMESPACE_BASE": self.id_namespace_base.rstrip("/"),
-            "GDI_CONTACT_EMAIL": self.contact_email,
+            "GDI_ID_NAMESPACE_BASE": self.namespace_base,
+            "GDI_CONTACT_EMAIL": self.email,
+            # the city profile, for config/pygeoapi.yml
+            "GDI_CITY_NAME_DE": self.city.name.de,
+            "GDI_CITY_NAME_EN": self.city.name.en,
+            "GDI_CITY_PLACE": self.city.place,
+            "GDI_CITY_STATE": self.city.state,
+            "GDI_CITY_WEBSITE": self.city.website,
+            "GDI_CITY_ORGANISATION": self.city.contact.organisation,
+            "GDI_CITY_POSITION": self.city.contact.position,
+            "GDI_CITY_ADDRESS": self.city.contact.address,
+            "GDI_CITY_POSTCODE": self.city.contact.postcode,
+            "GDI_CITY_CITY": self.city.contact.city,
+            "GDI_CITY_COUNTRY": self.city.contact.country,
+            "GDI_CITY_LICENCE_HOLDER": self.city.licence_holder,
         }

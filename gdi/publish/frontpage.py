@@ -29,7 +29,7 @@ def write_codelists(folder: Path, settings: Settings) -> list[str]:
         uri = f"{settings.codelist_base}/{name}"
         target = folder / name
         target.mkdir(parents=True, exist_ok=True)
-        page = _ENV.get_template("codelist.html").render(uri=uri, **doc)
+        page = _ENV.get_template("codelist.html").render(uri=uri, city=settings.city, **doc)
         (target / "index.html").write_text(page, encoding="utf-8")
         (target / "index.json").write_text(json.dumps(
             {"id": uri, **doc, "values": [{"id": f"{uri}/{k}", **v}
@@ -53,7 +53,8 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
     page.write_text(_ENV.get_template("index.html").render(
-        base=settings.base_url, datasets=rows, preview=preview.reasons(settings)),
+        base=settings.base_url, datasets=rows, preview=preview.reasons(settings),
+        city=settings.city),
                     encoding="utf-8")
     (folder / "blank.png").write_bytes(_BLANK_PNG)
     return page

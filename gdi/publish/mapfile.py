@@ -150,7 +150,9 @@ def _store(desc: Descriptor, live: Path, internal: bool) -> str:
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
           metadata_url: str, *, internal: bool = False,
           templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] | None = None) -> str:
-    """The mapfile; ``templates`` receives, per layer, its title and (field, label) pairs."""
+    """The mapfile; ``templates`` receives, per layer, its title, (field, label) pairs and
+    numeric fields."""
+    city = settings.city
     templates = {} if templates is None else templates
     layers = []
     for desc, live in datasets:
@@ -201,10 +203,10 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         layers.append(cells)
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
-        "__type__": "map", "name": "hildesheim", "status": "ON", "size": [800, 800],
+        "__type__": "map", "name": city.slug, "status": "ON", "size": [800, 800],
         # the largest image a GetMap may ask for (a bounded request, docs/operations.md)
         "maxsize": MAX_IMAGE_PX,
-        "extent": [556000, 5767000, 574000, 5786000], "units": "meters",
+        "extent": list(city.bbox), "units": "meters",
         "projection": ["init=epsg:25832"], "imagecolor": [255, 255, 255],
         "fontset": "fonts.txt",
         "symbols": [{"__type__": "symbol", "name": "circle", "type": "ellipse",
@@ -219,13 +221,13 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
              "mimetype": "application/geo+json",
              "formatoption": ["FORM=SIMPLE", "STORAGE=memory"]}],
         "web": {"__type__": "web", "metadata": {
-            "wms_title": "Geodatendienste der Stadt Hildesheim – Darstellungsdienst",
-            "wms_abstract": "INSPIRE-Darstellungsdienst (WMS 1.3.0) der Stadt Hildesheim.",
-            "wms_title.eng": "Geodata services of the City of Hildesheim – view service",
-            "wms_abstract.eng": "INSPIRE view service (WMS 1.3.0) of the City of Hildesheim.",
+            "wms_title": f"Geodatendienste – {city.name.de} – Darstellungsdienst",
+            "wms_abstract": f"INSPIRE-Darstellungsdienst (WMS 1.3.0) – {city.name.de}.",
+            "wms_title.eng": f"Geodata services – {city.name.en} – view service",
+            "wms_abstract.eng": f"INSPIRE view service (WMS 1.3.0) – {city.name.en}.",
             # WFS 2.0 for GIS clients, on the same stores and with the same fields
-            "wfs_title": "Geodatendienste der Stadt Hildesheim – WFS",
-            "wfs_abstract": "Vektordaten der Stadt Hildesheim (WFS 2.0), öffentliche Attribute.",
+            "wfs_title": f"Geodatendienste – {city.name.de} – WFS",
+            "wfs_abstract": f"Vektordaten – {city.name.de} (WFS 2.0), öffentliche Attribute.",
             "wfs_onlineresource": f"{base}/wms?", "wfs_srs": "EPSG:25832",
             "wfs_enable_request": "*", "wfs_getfeature_formatlist": "gml3,geojson",
             "wms_onlineresource": f"{base}/wms?", "wms_srs": SRS,
@@ -240,14 +242,14 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             "wms_inspire_metadataurl_format": "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
             "wms_keywordlist_vocabulary": "ISO",
             "wms_keywordlist_ISO_items": "infoMapAccessService",
-            "wms_keywordlist": "Hildesheim,INSPIRE,Darstellungsdienst",
+            "wms_keywordlist": f"{city.place},INSPIRE,Darstellungsdienst",
             "wms_fees": "keine", "wms_accessconstraints": "Datenlizenz Deutschland – "
                                                           "Namensnennung – Version 2.0",
             "wms_contactperson": "Geodatenmanagement",
             "wms_contactposition": "pointOfContact",
-            "wms_contactorganization": "Stadt Hildesheim",
-            "wms_contactelectronicmailaddress": settings.contact_email,
-            "ows_rootlayer_title": "Stadt Hildesheim", "ows_rootlayer_name": "hildesheim",
+            "wms_contactorganization": city.licence_holder,
+            "wms_contactelectronicmailaddress": settings.email,
+            "ows_rootlayer_title": city.name.de, "ows_rootlayer_name": city.slug,
         }},
         "layers": layers,
     }

@@ -46,12 +46,17 @@ def write_htpasswd(path: Path, user: str, password: str) -> None:
     path.chmod(0o600)
 
 
-def _internal_wms(run: Path, ports: dict[str, Path]) -> str:
+def _realm(settings: Settings) -> str:
+    """The authentication realm shown to internal users (quotes removed: nginx syntax)."""
+    return f"{settings.city.name.de} intern".replace('"', "")
+
+
+def _internal_wms(settings: Settings, run: Path, ports: dict[str, Path]) -> str:
     if "internal_wms" not in ports:
         return ""
     return f"""        location = /internal/wms {{
             limit_except GET {{ deny all; }}
-            auth_basic "Stadt Hildesheim intern";
+            auth_basic "{_realm(settings)}";
             auth_basic_user_file {run}/internal/htpasswd;
             include /etc/nginx/fastcgi_params;
             fastcgi_param HTTP_AUTHORIZATION "";
@@ -61,19 +66,19 @@ def _internal_wms(run: Path, ports: dict[str, Path]) -> str:
         }}"""
 
 
-def _internal(run: Path, ports: dict[str, Path]) -> str:
+def _internal(settings: Settings, run: Path, ports: dict[str, Path]) -> str:
     """The internal API behind authentication; switched off (404) without credentials."""
     if "internal" not in ports:
         return "        location /internal/ { return 404; }"
     return f"""        location /internal/ogcapi/ {{
-            auth_basic "Stadt Hildesheim intern";
+            auth_basic "{_realm(settings)}";
             auth_basic_user_file {run}/internal/htpasswd;
             proxy_pass http://backend_internal/;
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Authorization "";
         }}
-{_internal_wms(run, ports)}
+{_internal_wms(settings, run, ports)}
         location /internal/ {{ return 404; }}"""
 
 
@@ -190,7 +195,7 @@ http {{
             alias {downloads}/;
             limit_except GET {{ deny all; }}
         }}
-{_internal(run, ports)}
+{_internal(settings, run, ports)}
 {_wms(ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
