@@ -165,28 +165,24 @@ def species_table(settings: Settings, table: Path | None) -> None:
 
 @main.command()
 @click.argument("dataset")
+@click.option("--sample", type=int, default=1000, show_default=True,
+              help="Records of the source tried through cleaning and mapping.")
+@click.option("--no-source", is_flag=True, help="Check the descriptor only.")
 @click.pass_obj
 @handled
-def check(settings: Settings, dataset: str) -> None:
-    """Validate a descriptor and its INSPIRE mapping without running it."""
-    from gdi import crscheck
+def check(settings: Settings, dataset: str, sample: int, no_source: bool) -> None:
+    """Check a descriptor and try it on its source, without publishing anything."""
+    from gdi import dryrun
     from gdi.descriptor import find_descriptor, load_descriptor
-    from gdi.inspire.codelists import from_settings
-    from gdi.inspire.plan import compile_plans
+    from gdi.errors import DescriptorError
 
     desc = load_descriptor(find_descriptor(dataset, settings), settings)
-    crscheck.horizontal_2d(desc.source.crs, f"{desc.path}: source.crs")
-    if desc.area is not None:
-        crscheck.check_area(desc.area.bbox, desc.area.crs, f"{desc.path}: area")
-    if desc.inspire is None:
-        click.echo(f"{desc.id}: descriptor valid (not an INSPIRE dataset)")
-        return
-    plan, dataset_plan = compile_plans(desc, settings.schemas_dir, from_settings(settings))
-    click.echo(f"{desc.id}: descriptor valid; {plan.feature.prefix}:{plan.feature.name} fully "
-               f"mapped" + (f", with {dataset_plan.feature.name}" if dataset_plan else ""))
-    if plan.unchecked_codelists:
-        click.echo("  code lists not available offline (values unchecked): "
-                   + ", ".join(plan.unchecked_codelists))
+    result = dryrun.check(desc, settings, sample=sample, source=not no_source)
+    for line in result.lines:
+        click.echo(line)
+    if result.problems:
+        raise DescriptorError(f"{desc.id}: " + "; ".join(result.problems),
+                              hint="correct the descriptor or the export, then check again")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,7 +103,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
     if desc.area is not None:  # a file refused as a whole: no record is counted as read
         crscheck.same_crs(desc.source.crs, raw.file_crs, f"{raw.path}")
     report.read = len(raw)
-    table = clean(raw, desc, _referenced_ids(desc, settings))
+    table = clean(raw, desc, referenced_ids(desc, settings))
     if desc.position_from:
         table = _position_from(table, desc, settings)
     report.source["notes"] = [*raw.notes, *table.notes]
@@ -240,7 +240,7 @@ def _position_from(table: CleanTable, desc: Descriptor, settings: Settings) -> C
     return dataclasses.replace(table, geometry=geometry)
 
 
-def _referenced_ids(desc: Descriptor, settings: Settings) -> dict[str, set[str]]:
+def referenced_ids(desc: Descriptor, settings: Settings) -> dict[str, set[str]]:
     """Published local ids of the datasets this one references (run those first)."""
     out: dict[str, set[str]] = {}
     for spec in desc.fields.values():
