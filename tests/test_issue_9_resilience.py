@@ -7,6 +7,7 @@ never disturbs the other tests' server.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -89,7 +90,7 @@ def _status(url: str, timeout: float = 10) -> int:
             return int(resp.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
-    except OSError:
+    except (OSError, http.client.HTTPException):  # refused, reset, or cut off mid-body
         return 0
 
 

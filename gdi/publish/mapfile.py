@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,14 @@ STYLE_TITLES = {"SD.SpeciesDistribution": "Species Distribution Default Style",
                 "AM.RestrictedZonesAroundContaminatedSites":
                     "Restricted Zones Around Contaminated Sites Default Style",
                 "LU.ExistingLandUse": "Existing Land Use Default Style"}
+# titles of an INSPIRE layer that groups several datasets (the TGs' layer titles)
+LAYER_TITLES = {
+    "SD.SpeciesDistribution": ("Verteilung der Arten", "INSPIRE: Verteilung der Arten"),
+    "LU.ExistingLandUse": ("Bestehende Landnutzung", "INSPIRE: Bestehende Landnutzung"),
+    "AM.RestrictedZonesAroundContaminatedSites": (
+        "Schutzgebiete um kontaminierte Standorte",
+        "INSPIRE: Schutzgebiete um kontaminierte Standorte"),
+}
 # HILUCS level 1 -> RGB (LU Technical Guidelines, 11.2, colour chart of the default style)
 HILUCS_LEVEL1 = {"1": [180, 230, 110], "2": [100, 100, 100], "3": [150, 150, 150],
                  "4": [180, 120, 240], "5": [240, 120, 100], "6": [220, 220, 220]}
@@ -155,6 +164,9 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
     city = settings.city
     templates = {} if templates is None else templates
     layers = []
+    # an INSPIRE layer name shared by several datasets stays one layer: a group of them
+    shared = Counter(d.publication.view.layer or d.publication.collection
+                     for d, _ in datasets)
     for desc, live in datasets:
         pub, view = desc.publication, desc.publication.view
         file = _store(desc, live, internal)
@@ -166,7 +178,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         name = view.layer or pub.collection
         # a dense point layer with an overview: one INSPIRE layer (a group) of the records at
         # large scales and their counts per grid cell beyond detail_max_scale
-        grouped = view.overview_grid_m is not None
+        grouped = view.overview_grid_m is not None or shared[name] > 1
         kind = "POINT" if layer.is_point else "POLYGON"
         fields = ["local_id", *layer.fields]
         classes = _classes(kind, pub.title, view, _colours(name, desc))
@@ -186,21 +198,27 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         layers.append(detail)
         if not grouped:
             continue
-        assert view.overview_grid_m is not None and view.detail_max_scale is not None
-        table = overview_table(desc)
-        cells = _overview(table, pub.title, current / overview_file(desc), table,
-                          view.overview_grid_m, view.detail_max_scale)
-        templates[table] = (cells["metadata"]["wms_title"],
-                            [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")],
-                            {"count"})
+        members = [detail]
+        if view.overview_grid_m is not None:
+            assert view.detail_max_scale is not None
+            table = overview_table(desc)
+            cells = _overview(table, pub.title, current / overview_file(desc), table,
+                              view.overview_grid_m, view.detail_max_scale)
+            templates[table] = (cells["metadata"]["wms_title"],
+                                [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")],
+                                {"count"})
+            members.append(cells)
+            layers.append(cells)
         style_title = STYLE_TITLES.get(name, "Standard")
-        for member in (detail, cells):
+        group_title, group_abstract = (LAYER_TITLES[name] if shared[name] > 1
+                                       and name in LAYER_TITLES else
+                                       (pub.title.de, pub.description.de))
+        for member in members:
             member["group"] = name
             member["metadata"].update({
-                "wms_group_title": pub.title.de, "wms_group_abstract": pub.description.de,
+                "wms_group_title": group_title, "wms_group_abstract": group_abstract,
                 "wms_group_style_name": DEFAULT_STYLE, "wms_group_style_title": style_title,
                 "wms_style_inspire_common:DEFAULT_title": style_title})
-        layers.append(cells)
     base = settings.base_url + ("/internal" if internal else "")
     doc = {
         "__type__": "map", "name": city.slug, "status": "ON", "size": [800, 800],
