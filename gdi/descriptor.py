@@ -103,6 +103,10 @@ class PropertyMap(Model):
     value: Any = None
     codelist: str | None = None  # an INSPIRE list, or "city:<Name>" for a city extension list
     map: dict[str, str] | None = None
+    # a source value 'map' does not list: fail the run (default: nothing is lost silently),
+    # write the property nil (void_if_missing), or leave the record out of the INSPIRE GML;
+    # every unmapped value is reported with its count either way
+    unmapped: Literal["fail", "nil", "leave_out"] = "fail"
     compute: str | None = None
     args: tuple[str, ...] = ()
     void: VoidReason | None = None

@@ -94,7 +94,15 @@ def check(desc: Descriptor, settings: Settings, *, sample: int, source: bool = T
     if plans is not None and len(table.data):
         data = table.data.copy()
         data["begin_lifespan"] = "2000-01-01T00:00:00Z"
-        why, _ = exclusions(plans[0], data)
+        unmapped: dict[str, dict[str, int]] = {}
+        try:
+            why, _ = exclusions(plans[0], data, unmapped)
+        except GdiError as exc:
+            out.problems.append(str(exc))
+            return out
+        for prop, found in unmapped.items():
+            out.say(f"  unmapped values of {prop}: "
+                    + ", ".join(f"'{k}' ({n:,})" for k, n in found.items()))
         left = Counter(r for r in why if r is not None)
         members = int(pd.isna(pd.Series(why, dtype=object)).sum())
         out.say(f"  INSPIRE: {members:,} of them would be members"

@@ -144,7 +144,8 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
         report.outputs = {"gpkg": gpkg_path.name}
         validator = None
         try:
-            selection = None if plans is None else exclusions(plans[0], public.data)
+            unmapped: dict[str, dict[str, int]] = {}
+            selection = None if plans is None else exclusions(plans[0], public.data, unmapped)
             if plans is not None and selection is not None and _no_member(
                     desc, selection[0], report):
                 plans = None  # an INSPIRE GML without members is never published
@@ -155,6 +156,8 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 validator.finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
                 clock("inspire_gml")
+            if unmapped and report.inspire:  # source values without a code-list mapping
+                report.inspire["unmapped"] = unmapped
             # while the validator reads the last bytes: the public store and the state
             if desc.confidential:
                 private_dir(stage / "internal")

@@ -38,7 +38,9 @@ def reasons(settings: Settings) -> list[str]:
     out = []
     for what, url, setting in (
             ("service address", settings.base_url, "GDI_PUBLIC_URL"),
-            ("city code lists", settings.codelist_base, "GDI_CODELIST_URI_BASE"),
+            # the code lists live under the service address unless set apart
+            *([("city code lists", settings.codelist_base, "GDI_CODELIST_URI_BASE")]
+              if settings.codelist_uri_base else []),
             ("INSPIRE identifier namespace", settings.namespace_base,
              "GDI_ID_NAMESPACE_BASE")):
         why = _non_public(url)

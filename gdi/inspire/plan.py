@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gdi.descriptor import Descriptor, PropertyMap
-from gdi.errors import DescriptorError
+from gdi.errors import DescriptorError, PublicationError
 from gdi.inspire.codelists import INSPIRE_BASE, CodeLists
 from gdi.inspire.model import FeatureType, Prop, feature_type, walk
 
@@ -194,8 +194,12 @@ def leaf_values(step: Step, data: pd.DataFrame, lists: CodeLists) -> pd.Series |
     return values.astype(object).where(values.notna(), None)
 
 
-def exclusions(plan: Plan, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Per record: the reason it cannot be encoded (or None), and the computed leaf values."""
+def exclusions(plan: Plan, data: pd.DataFrame,
+               unmapped: dict[str, dict[str, int]] | None = None
+               ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per record: the reason it cannot be encoded (or None), and the computed leaf values.
+    ``unmapped`` receives, per property with a ``map``, the source values it does not list
+    and their counts; the property's ``unmapped`` policy decides what happens to them."""
     reasons = np.full(len(data), None, dtype=object)
     values: dict[str, pd.Series] = {}
 
@@ -209,6 +213,24 @@ def exclusions(plan: Plan, data: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame
                 continue
             values[st.path] = v
             absent = v.isna().to_numpy(dtype=bool)
+            m = st.mapping
+            if m is not None and m.map is not None and m.field is not None:
+                source = data[m.field]
+                lost = absent & source.notna().to_numpy(dtype=bool)
+                if lost.any():
+                    counts = source[lost].astype(str).value_counts()
+                    found = {str(k): int(n) for k, n in counts.items()}
+                    if unmapped is not None:
+                        unmapped[st.path] = found
+                    listed = ", ".join(f"'{k}' ({n:,})" for k, n in found.items())
+                    if m.unmapped == "fail":
+                        raise PublicationError(
+                            f"{st.path}: source values of '{m.field}' without a mapping: "
+                            f"{listed}", hint=f"add them to inspire.mapping.{st.path}.map, or "
+                            "set 'unmapped: nil' or 'unmapped: leave_out'")
+                    if m.unmapped == "leave_out":
+                        reasons[lost & (reasons == None)] = (  # noqa: E711
+                            f"{st.path}: source value without a mapping")
             if st.required and not (st.mapping and st.mapping.nil_reason_if_missing):
                 reasons[absent & (reasons == None)] = f"no value for mandatory {st.path}"  # noqa: E711
             lst = plan.codelists.get(st.mapping.codelist or "") if st.mapping else None
