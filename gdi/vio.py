@@ -181,12 +181,16 @@ def _read_shapefile(spec: SourceSpec) -> RawTable:
 
 
 def _read_generic(spec: SourceSpec) -> RawTable:
-    if spec.format == "geojson":  # RFC 7946: UTF-8, nothing else
-        declared = normalise_name(spec.encoding) if spec.encoding != "auto" else "utf-8"
-        if declared != "utf-8":
-            raise SourceEncodingError(
-                f"{spec.path}: source.encoding says {declared}, but GeoJSON is always UTF-8 "
-                "(RFC 7946)", hint="remove source.encoding, and save the export as UTF-8")
+    # GeoJSON (RFC 7946) and GeoPackage (SQLite text) are UTF-8, nothing else
+    declared = normalise_name(spec.encoding) if spec.encoding != "auto" else "utf-8"
+    if declared != "utf-8":
+        name = "GeoJSON" if spec.format == "geojson" else "a GeoPackage"
+        raise SourceEncodingError(
+            f"{spec.path}: source.encoding says {declared}, but {name} is always UTF-8"
+            + (" (RFC 7946)" if spec.format == "geojson" else ""),
+            hint="remove source.encoding" + (", and save the export as UTF-8"
+                                             if spec.format == "geojson" else ""))
+    if spec.format == "geojson":
         raw = spec.path.read_bytes()
         try:
             raw.decode("utf-8")

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from lxml import etree
 
-from gdi.inspire.plan import VOID_BASE, Plan, Step
+from gdi.inspire.plan import MULTI_SEP, VOID_BASE, Plan, Step
 
 GML = "http://www.opengis.net/gml/3.2"
 WFS = "http://www.opengis.net/wfs/2.0"
@@ -88,6 +88,7 @@ class _Template:
             "wfs": WFS, ft.prefix: ft.ns, "gml": GML, "base": BASE, "xlink": XLINK, "xsi": XSI})
         self.feature = etree.SubElement(self.member, f"{{{ft.ns}}}{ft.name}")
         self.slots: list[_Slot] = []
+        self._extras: list[etree._Element] = []
         self.local_id: etree._Element | None = None
         self.geometry: etree._Element | None = None
         self.namespace = namespace
@@ -172,15 +173,30 @@ class _Template:
                 else:
                     slot.parent.remove(el)
                     detached.append(slot)
-            elif slot.kind == "reference":
-                if el.attrib:
-                    el.attrib.clear()
-                el.set(_HREF, value)
             else:
                 if el.attrib:
                     el.attrib.clear()
-                el.text = value
+                first, *more = value.split(MULTI_SEP)
+                self._put(el, slot.kind, first)
+                after = el
+                for extra in more:  # a multi-valued property: one element per value
+                    sibling = etree.Element(el.tag)
+                    self._put(sibling, slot.kind, extra)
+                    after.addnext(sibling)
+                    self._extras.append(sibling)
+                    after = sibling
         return detached
+
+    @property
+    def has_extras(self) -> bool:
+        return bool(self._extras)
+
+    @staticmethod
+    def _put(el: etree._Element, kind: str, value: str) -> None:
+        if kind == "reference":
+            el.set(_HREF, value)
+        else:
+            el.text = value
 
     def _set_geometry(self, geom: Any, gid: str, pos: str | None) -> None:
         assert self.geometry is not None
@@ -196,6 +212,9 @@ class _Template:
         self._point, self._pos = (point, point[0]) if is_point else (point, None)
 
     def restore(self, detached: list[_Slot]) -> None:
+        for extra in self._extras:  # the extra values of multi-valued properties
+            extra.getparent().remove(extra)
+        self._extras.clear()
         for slot in detached:  # put absent leaves back in schema order
             siblings = [s for s in self.slots if s.parent is slot.parent and s.el.getparent()
                         is not None and self.order[id(s.el)] > self.order[id(slot.el)]]
@@ -247,7 +266,7 @@ def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_pre
                                                          strict=True)):
                     detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
                     xf.write(template.member)
-                    if detached:
+                    if detached or template.has_extras:
                         template.restore(detached)
                     done += 1
                     if progress is not None and done % 1000 == 0:

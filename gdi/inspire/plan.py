@@ -8,9 +8,11 @@ optional). Constant code list values are checked against the INSPIRE registry li
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,10 @@ class Step:
     required: bool = False  # the property must have a value (mandatory, not nillable)
 
 
+# several values of one leaf, as the GML encoder receives them (one element each)
+MULTI_SEP = "\x1f"
+
+
 @dataclass(frozen=True)
 class Plan:
     feature: FeatureType
@@ -44,6 +50,9 @@ class Plan:
     unchecked_codelists: tuple[str, ...]
     codelists: dict[str, frozenset[str] | None]
     lists: CodeLists
+    # properties mapped from a multi-valued field (descriptor 'multi: true') that the schema
+    # allows several times (maxOccurs > 1): each value becomes one element
+    multi: frozenset[str] = frozenset()
 
 
 def load_function(ref: str, where: str) -> Callable[..., Any]:
@@ -73,7 +82,26 @@ def compile_plans(desc: Descriptor, schemas: Path, lists: CodeLists
                            lists)
     elif any(m.dataset_ref for m in spec.mapping.values()):
         raise DescriptorError(f"{where}: dataset_ref needs an 'inspire.dataset' block")
-    return members, dataset
+    multi = set()
+    for step in _leaves(members.steps):
+        m = step.mapping
+        if m is None or m.field is None or m.field not in desc.fields \
+                or not desc.fields[m.field].multi:
+            continue
+        if step.prop.max is not None and step.prop.max <= 1:
+            raise DescriptorError(
+                f"{where}.{step.path}: '{m.field}' holds several values, but the schema allows "
+                f"one {step.path}", hint="map a single-valued field, or a property that may "
+                "repeat (maxOccurs > 1, e.g. specificLandUse)")
+        multi.add(step.path)
+    return dataclasses.replace(members, multi=frozenset(multi)), dataset
+
+
+def _leaves(steps: tuple[Step, ...]) -> list[Step]:
+    out: list[Step] = []
+    for st in steps:
+        out.extend(_leaves(st.children) if st.children else [st])
+    return out
 
 
 def _compile(ft: FeatureType, mapping: dict[str, PropertyMap], where: str, lists: CodeLists
@@ -172,11 +200,34 @@ def _missing(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
 
 
-def leaf_values(step: Step, data: pd.DataFrame, lists: CodeLists) -> pd.Series | None:
-    """Values of a mapped leaf for every record (None where no per-record values apply)."""
+def split_values(value: str) -> list[str]:
+    """The values of a multi-valued cell ("Kleinkinder, Schulkinder"; cleaning turned line
+    breaks, ';' and ',' into ', '), blanks trimmed, empty parts and repeats dropped."""
+    return list(dict.fromkeys(p.strip() for p in str(value).split(",") if p.strip()))
+
+
+def leaf_values(step: Step, data: pd.DataFrame, lists: CodeLists,
+                multi: bool = False) -> pd.Series | None:
+    """Values of a mapped leaf for every record (None where no per-record values apply).
+    ``multi``: a multi-valued field; each value is mapped and coded on its own and the
+    record's values are joined by MULTI_SEP (None if one of them has no mapping)."""
     m = step.mapping
     if m is None:
         return None
+    if m.field is not None and multi:
+        table = m.map
+
+        def each(v: Any) -> str | None:
+            if _missing(v):
+                return None
+            parts = [table.get(x) if table is not None else x for x in split_values(v)]
+            if not parts or any(x is None for x in parts):
+                return None
+            return MULTI_SEP.join(lists.uri(m.codelist, str(x)) if m.codelist else str(x)
+                                  for x in parts)
+
+        values = data[m.field].astype(object).map(each)
+        return values.astype(object).where(values.notna(), None)
     if m.field is not None:
         values = data[m.field]
         if m.map is not None:
@@ -208,7 +259,8 @@ def exclusions(plan: Plan, data: pd.DataFrame,
             if st.children:
                 visit(st.children)
                 continue
-            v = leaf_values(st, data, plan.lists)
+            is_multi = st.path in plan.multi
+            v = leaf_values(st, data, plan.lists, multi=is_multi)
             if v is None:
                 continue
             values[st.path] = v
@@ -218,8 +270,11 @@ def exclusions(plan: Plan, data: pd.DataFrame,
                 source = data[m.field]
                 lost = absent & source.notna().to_numpy(dtype=bool)
                 if lost.any():
-                    counts = source[lost].astype(str).value_counts()
-                    found = {str(k): int(n) for k, n in counts.items()}
+                    table = m.map
+                    found = dict(Counter(
+                        x for cell in source[lost].astype(str)
+                        for x in (split_values(cell) if is_multi else [cell])
+                        if x not in table).most_common())
                     if unmapped is not None:
                         unmapped[st.path] = found
                     listed = ", ".join(f"'{k}' ({n:,})" for k, n in found.items())
@@ -234,7 +289,11 @@ def exclusions(plan: Plan, data: pd.DataFrame,
             if st.required and not (st.mapping and st.mapping.nil_reason_if_missing):
                 reasons[absent & (reasons == None)] = f"no value for mandatory {st.path}"  # noqa: E711
             lst = plan.codelists.get(st.mapping.codelist or "") if st.mapping else None
-            if lst is not None:
+            if lst is not None and is_multi:
+                bad = ~absent & np.array([x is not None and not set(x.split(MULTI_SEP)) <= lst
+                                          for x in v], dtype=bool)
+                reasons[bad & (reasons == None)] = f"{st.path}: value not in code list"  # noqa: E711
+            elif lst is not None:
                 bad = ~absent & ~v.isin(lst).to_numpy(dtype=bool)
                 reasons[bad & (reasons == None)] = f"{st.path}: value not in code list"  # noqa: E711
     visit(plan.steps)
