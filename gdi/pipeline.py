@@ -156,6 +156,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 validator.finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
                 clock("inspire_gml")
+            selection = None  # the encoded values of a million records: free them now
             if unmapped and report.inspire:  # source values without a code-list mapping
                 report.inspire["unmapped"] = unmapped
             # while the validator reads the last bytes: the public store and the state
@@ -298,7 +299,10 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
         if ds_reasons[0] is not None:
             raise PublicationError(f"{desc.id}: data set feature: {ds_reasons[0]}")
         blocks.append(gml.Block(dataset_plan, ds, ds_values, np.array([hull], dtype=object)))
-    blocks.append(gml.Block(plan, table.data[ok], values[ok], table.geometry[ok]))
+    # the encoder reads only these two columns of the record (its values come from 'values'):
+    # a subset of the whole table would copy every string column of a million records
+    blocks.append(gml.Block(plan, table.data.loc[ok, ["local_id", "begin_lifespan"]],
+                            values[ok], table.geometry[ok]))
     bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
     with bar:  # validated while written, by a second process following the file
         members_written = gml.write_collection(
@@ -313,7 +317,7 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
         "valid": False, "unchecked_codelists": list(plan.unchecked_codelists),
     }
     if desc.species is not None and (~ok).any():  # the worklist: taxa left out, per count
-        left = table.data.loc[~ok]
+        left = table.data.loc[~ok, ["species_botanical", desc.species.field]]  # 2 columns
         names = left["species_botanical"].astype(object).where(
             left["species_botanical"].notna(), left[desc.species.field].astype(object))
         report.inspire["excluded_taxa"] = dict(Counter(

@@ -5,6 +5,7 @@ Everything runs through the real ``gdi`` command and real servers on 127.0.0.1: 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -128,6 +129,47 @@ def http_status(url: str, method: str = "GET", headers: dict[str, str] | None = 
             return int(resp.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A gdi serve of its own on a data folder; yields its base URL, stops it after."""
+    port = free_port()
+    full = {**os.environ, "GDI_DATA_DIR": str(data_dir), "GDI_SHARED_DIR": str(SHARED),
+            **(env or {})}
+    proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT, env=full,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/ogcapi/conformance", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "no gdi serve"
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def playground_points(published: Published, data_dir: Path, name: str) -> Path:
+    """The sample playground register as points (a first vertex each), as a GeoJSON under
+    ``<data>/sources/<name>/spielplaetze_punkte.geojson``."""
+    src = published.data_dir / "sources" / "playgrounds" / "spielplaetze.geojson"
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        geom = feature["geometry"]
+        if geom:
+            ring = geom["coordinates"][0] if geom["type"] == "Polygon" else \
+                geom["coordinates"][0][0]
+            feature["geometry"] = {"type": "Point", "coordinates": ring[0]}
+    target = data_dir / "sources" / name / "spielplaetze_punkte.geojson"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return target
 
 
 def copy_tree(src: Path, dst: Path) -> Path:

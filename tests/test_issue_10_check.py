@@ -3,11 +3,10 @@ what a run would reject or leave out, with nothing published."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import ROOT, Published, gdi
+from tests.conftest import ROOT, Published, gdi, playground_points
 
 
 def test_check_tries_the_source_without_publishing(published: Published, tmp_path: Path
@@ -26,16 +25,7 @@ def test_check_tries_the_source_without_publishing(published: Published, tmp_pat
 
 def test_points_for_land_use_objects_name_the_fitting_feature_type(published: Published,
                                                                    tmp_path: Path) -> None:
-    src = published.data_dir / "sources" / "playgrounds" / "spielplaetze.geojson"
-    doc = json.loads(src.read_text(encoding="utf-8"))
-    for feature in doc["features"]:  # the register as points (a first vertex each)
-        geom = feature["geometry"]
-        if geom:
-            ring = geom["coordinates"][0] if geom["type"] == "Polygon" else \
-                geom["coordinates"][0][0]
-            feature["geometry"] = {"type": "Point", "coordinates": ring[0]}
-    target = tmp_path / "spielplaetze_punkte.geojson"
-    target.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    target = playground_points(published, tmp_path, "points")
     folder = tmp_path / "datasets"
     shutil.copytree(ROOT / "datasets", folder)
     desc = folder / "playgrounds.yml"

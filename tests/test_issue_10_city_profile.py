@@ -4,15 +4,10 @@ end to end, and no output of it names Hildesheim."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.conftest import GDI, ROOT, SHARED, free_port, gdi, http_body
+from tests.conftest import ROOT, SHARED, gdi, http_body, serve
 
 PROFILE = ROOT / "tests" / "profiles" / "flensburg.yml"
 DESCRIPTORS = ROOT / "tests" / "descriptors"
@@ -38,20 +33,7 @@ def test_a_second_city_runs_end_to_end_without_hildesheim(tmp_path: Path) -> Non
     assert r["status"] == "published" and r["inspire"]["members"] > 0
     gml = (data / "publish" / "flensburg_trees" / "current" / "flensburg_trees.inspire.gml")
     assert b"https://registry.gdi-de.org/id/de.sh.flensburg/trees" in gml.read_bytes()
-    port = free_port()
-    env = {**os.environ, "GDI_DATA_DIR": str(data), "GDI_SHARED_DIR": str(SHARED), **_env()}
-    proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/ogcapi/conformance", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.2)
+    with serve(data, _env()) as base:
         pages = {url: http_body(base + url) for url in (
             "/", "/ogcapi/?f=json", "/ogcapi/?f=html", "/ogcapi/collections?f=json",
             "/ogcapi/collections/flensburg_trees?f=json",
@@ -60,9 +42,6 @@ def test_a_second_city_runs_end_to_end_without_hildesheim(tmp_path: Path) -> Non
             "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities",
             "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities&LANGUAGE=eng",
             "/wms?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities")}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     assert b"Stadt Flensburg" in pages["/"] and b"Flensburg" in pages[
         "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"]
     for url, body in pages.items():

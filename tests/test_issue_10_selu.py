@@ -9,7 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from gdi.xsd import schema_for, validate_file
-from tests.conftest import ROOT, SHARED, Published, gdi
+from tests.conftest import ROOT, SHARED, Published, gdi, playground_points
 
 SELU = "http://inspire.ec.europa.eu/schemas/selu/4.0"
 SELU_XSD = "https://inspire.ec.europa.eu/schemas/selu/4.0/SampledExistingLandUse.xsd"
@@ -17,23 +17,9 @@ WFS = "http://www.opengis.net/wfs/2.0"
 DESC = ROOT / "tests" / "descriptors" / "selu" / "playground_points.yml"
 
 
-def _points(published: Published, data: Path) -> None:
-    src = published.data_dir / "sources" / "playgrounds" / "spielplaetze.geojson"
-    doc = json.loads(src.read_text(encoding="utf-8"))
-    for feature in doc["features"]:  # the register as points (a first vertex each)
-        geom = feature["geometry"]
-        if geom:
-            ring = geom["coordinates"][0] if geom["type"] == "Polygon" else \
-                geom["coordinates"][0][0]
-            feature["geometry"] = {"type": "Point", "coordinates": ring[0]}
-    target = data / "sources" / "playground_points" / "spielplaetze_punkte.geojson"
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-
-
 def test_land_use_points_are_valid_selu(published: Published, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    _points(published, data)
+    playground_points(published, data, "playground_points")
     check = gdi("check", str(DESC), data_dir=data)
     assert "selu:ExistingLandUseSample fully mapped" in check.stdout
     gdi("run", str(DESC), "-q", "--report", str(tmp_path / "r.json"), data_dir=data)

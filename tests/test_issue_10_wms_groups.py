@@ -3,17 +3,12 @@ both), never LU.ExistingLandUse_01/_02."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 from lxml import etree
 
-from tests.conftest import GDI, ROOT, SHARED, Published, free_port, gdi, http_body
+from tests.conftest import ROOT, Published, gdi, http_body, serve
 
 WMS = "http://www.opengis.net/wms"
 
@@ -31,29 +26,12 @@ def test_two_datasets_of_one_inspire_layer_are_one_group(published: Published,
     env = {"GDI_DATASETS_DIR": str(folder)}
     for name in ("playgrounds", "playgrounds_north"):
         gdi("run", name, "-q", data_dir=data, env=env)
-    port = free_port()
-    proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "GDI_DATA_DIR": str(data),
-                                 "GDI_SHARED_DIR": str(SHARED), **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/ogcapi/conformance", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.2)
+    with serve(data, env) as base:
         caps = http_body(f"{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities")
         png = http_body(f"{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap"
                         "&LAYERS=LU.ExistingLandUse&STYLES=&CRS=EPSG:25832"
                         "&BBOX=556000,5767000,574000,5786000&WIDTH=256&HEIGHT=256"
                         "&FORMAT=image/png")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     doc = etree.fromstring(caps)
     names = [e.text for e in doc.iter(f"{{{WMS}}}Name") if e.getparent().tag == f"{{{WMS}}}Layer"]
     assert names.count("LU.ExistingLandUse") == 1, names

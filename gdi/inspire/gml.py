@@ -144,11 +144,12 @@ class _Template:
         out = []
         for slot in self.slots:
             col = data[slot.key] if slot.key in data else values[slot.key]
-            present = col.notna().to_numpy(dtype=bool)
-            texts = np.full(len(col), None, dtype=object)
             simple = slot.simple if slot.kind == "text" else None
-            texts[present] = [_text(v, simple) for v in col[present].tolist()]
-            out.append(texts)
+            # one text per distinct value, shared by the records that have it (memory)
+            codes, uniques = pd.factorize(col)
+            texts_u = np.array([_text(v, simple) for v in uniques.tolist()] + [None],
+                               dtype=object)
+            out.append(texts_u[codes])  # code -1 (missing) picks the trailing None
         return out
 
     def fill(self, i: int, cols: list[np.ndarray], local_id: str, gid: str, geom: Any,

@@ -200,6 +200,18 @@ def _missing(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
 
 
+def _shared(column: pd.Series) -> pd.Series:
+    """The column as Python objects, one object per distinct value shared by every record
+    with it: Arrow strings turned into objects one by one would cost a string per record
+    (hundreds of MB at a million trees for a species id column of sixty values)."""
+    codes, uniques = pd.factorize(column)
+    objects = np.asarray(uniques.astype(object), dtype=object)
+    if not len(objects):
+        return pd.Series(np.full(len(column), None, dtype=object), index=column.index)
+    out = np.where(codes >= 0, objects[np.maximum(codes, 0)], None)
+    return pd.Series(out, index=column.index, dtype=object)
+
+
 def split_values(value: str) -> list[str]:
     """The values of a multi-valued cell ("Kleinkinder, Schulkinder"; cleaning turned line
     breaks, ';' and ',' into ', '), blanks trimmed, empty parts and repeats dropped."""
@@ -229,19 +241,22 @@ def leaf_values(step: Step, data: pd.DataFrame, lists: CodeLists,
         values = data[m.field].astype(object).map(each)
         return values.astype(object).where(values.notna(), None)
     if m.field is not None:
-        values = data[m.field]
+        values = _shared(data[m.field])
         if m.map is not None:
             table = m.map
-            values = values.map(lambda v: None if _missing(v) else table.get(str(v)))
+            values = values.astype(object).map(
+                lambda v: None if _missing(v) else table.get(str(v)))
     elif m.compute is not None and step.fn is not None:
         args = [data[a] for a in m.args]
         values = pd.Series([step.fn(*row) for row in zip(*args, strict=True)], index=data.index,
                            dtype=object)
     else:
         return None
-    if m.codelist:
+    if m.codelist:  # one URI string per distinct value, shared by every record (memory)
         name = m.codelist
-        values = values.map(lambda v: None if _missing(v) else lists.uri(name, str(v)))
+        present = values[values.notna()]
+        uris = {v: lists.uri(name, str(v)) for v in pd.unique(present.astype(object))}
+        values = values.astype(object).map(lambda v: None if _missing(v) else uris[v])
     return values.astype(object).where(values.notna(), None)
 
 
