@@ -150,10 +150,11 @@ class Supervisor:
                           f" restart {child.restarts})")
 
     def kill_orphans(self) -> None:
-        """Kill and reap processes re-parented to us (a dead child's children)."""
+        """Kill and reap processes of our process group re-parented to us (a dead child's
+        children); other children of this process (a test runner's) are not ours."""
         mine = {c.proc.pid for c in self.children.values() if c.proc is not None}
         mine.add(self.reaper.pid)
-        me = str(os.getpid())
+        me, group = str(os.getpid()), str(self.group)
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) in mine:
                 continue
@@ -162,7 +163,7 @@ class Supervisor:
             except OSError:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()
-            if fields[1] == me:  # ppid
+            if fields[1] == me and fields[2] == group:  # ppid, process group
                 pid = int(entry.name)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

@@ -200,6 +200,7 @@ def test_check_verifies_the_processes_are_its_own(published: Published, tmp_path
 
     data = copy_tree(published.data_dir, tmp_path / "data")
     settings = Settings(data_dir=data, shared_dir=SHARED, port=free_port())
+    bystander = subprocess.Popen(["sleep", "60"])  # another child of this process
     with Services(settings) as services:
         assert services.verify() == []
         sock = data / "run" / "sockets" / "wms.sock"
@@ -211,6 +212,10 @@ def test_check_verifies_the_processes_are_its_own(published: Published, tmp_path
         finally:
             intruder.close()
         assert any("wms.sock is not the one this gdi serve listens on" in p for p in problems)
+    # the supervisor kills orphans of its own process group only, never a bystander
+    assert bystander.poll() is None
+    bystander.kill()
+    bystander.wait()
 
 
 # --- load with faults -------------------------------------------------------------------
