@@ -225,7 +225,9 @@ class Services:
         doc = {"serve": os.getpid(), "group": self.sup.group, "children": self.sup.pids(),
                "port": self.settings.port,
                "sockets": self.socket_inodes}
-        (self.run_dir / "pids.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        tmp = self.run_dir / f".pids.json.{os.getpid()}"
+        tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        os.replace(tmp, self.run_dir / "pids.json")  # readers never see a half-written file
 
     def verify(self) -> list[str]:
         """Problems found when checking that the processes answering are ours (empty: none):
