@@ -142,15 +142,3 @@ def transform_geometry(geom: object, source: str, target: str, *, authority_orde
         return (ty, tx) if swap else (tx, ty)
 
     return shapely.transform(geom, lambda c: np.column_stack(fn(c[:, 0], c[:, 1])))
-
-
-def transform_bbox(bbox: list[float], source: str, target: str) -> list[float]:
-    """A 2D bbox given in the source CRS's authority axis order, returned in the target's
-    (as OGC API bbox/bbox-crs need); corners transformed, envelope taken."""
-    x = np.array([bbox[0], bbox[2], bbox[0], bbox[2]], dtype=float)
-    y = np.array([bbox[1], bbox[3], bbox[3], bbox[1]], dtype=float)
-    if north_first(source):
-        x, y = y, x
-    tx, ty = transform_xy(x, y, source, target)
-    box = [float(tx.min()), float(ty.min()), float(tx.max()), float(ty.max())]
-    return [box[1], box[0], box[3], box[2]] if north_first(target) else box

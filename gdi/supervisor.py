@@ -51,6 +51,21 @@ while True:
 """
 
 
+def _processes() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, process group) of every process, from /proc."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
 def _prctl(option: int, value: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(option, value, 0, 0, 0) != 0:
@@ -149,22 +164,18 @@ class Supervisor:
                 self.note(f"{child.name} restarted (pid {child.proc.pid if child.proc else '?'},"
                           f" restart {child.restarts})")
 
+    def members(self) -> set[int]:
+        """Pids of every live process in the supervised process group."""
+        return {pid for pid, (_, pgid) in _processes().items() if pgid == self.group}
+
     def kill_orphans(self) -> None:
         """Kill and reap processes of our process group re-parented to us (a dead child's
         children); other children of this process (a test runner's) are not ours."""
         mine = {c.proc.pid for c in self.children.values() if c.proc is not None}
         mine.add(self.reaper.pid)
-        me, group = str(os.getpid()), str(self.group)
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in mine:
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if fields[1] == me and fields[2] == group:  # ppid, process group
-                pid = int(entry.name)
+        me = os.getpid()
+        for pid, (ppid, pgid) in _processes().items():
+            if pid not in mine and ppid == me and pgid == self.group:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 with contextlib.suppress(ChildProcessError):

@@ -150,29 +150,24 @@ def _error(start_response: StartResponse, status: int, code: str, message: str,
     return [body]
 
 
-def _supported_crs(config_path: str) -> set[str]:
-    """The CRS URIs every collection offers (crs, bbox-crs, filter-crs must be one)."""
-    with open(config_path, encoding="utf-8") as fh:
-        cfg = yaml.safe_load(fh)
-    out: set[str] = set()
-    for res in cfg.get("resources", {}).values():
-        out.update(res["providers"][0].get("crs", []))
-    return out
+def _collections(config_path: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """From the runtime configuration: each collection's property types, and the CRS URIs
+    the collections offer (crs, bbox-crs, filter-crs must be one)."""
+    from pathlib import Path
 
-
-def _collection_fields(config_path: str) -> dict[str, dict[str, str]]:
     from gdi.publish.store import open_layer
 
     with open(config_path, encoding="utf-8") as fh:
         cfg = yaml.safe_load(fh)
-    out = {}
-    from pathlib import Path
-
+    fields: dict[str, dict[str, str]] = {}
+    offered: set[str] = set()
     for name, res in cfg.get("resources", {}).items():
-        con, layer = open_layer(Path(res["providers"][0]["data"]))
+        provider = res["providers"][0]
+        offered.update(provider.get("crs", []))
+        con, layer = open_layer(Path(provider["data"]))
         con.close()
-        out[name] = {f: spec["type"] for f, spec in layer.fields.items()}
-    return out
+        fields[name] = {f: spec["type"] for f, spec in layer.fields.items()}
+    return fields, offered
 
 
 def _memoise_crs_lookup() -> None:
@@ -242,7 +237,7 @@ def create_app() -> WSGIApp:
 
     APP.register_error_handler(Exception, internal_error)
 
-    return Guard(APP, _collection_fields(config_path), _supported_crs(config_path))
+    return Guard(APP, *_collections(config_path))
 
 
 application: WSGIApp = create_app() if "PYGEOAPI_CONFIG" in os.environ else None  # type: ignore[assignment]

@@ -240,7 +240,7 @@ class Services:
         if not nginx_pid.exists() or front is None or int(nginx_pid.read_text()) != front:
             problems.append("nginx's pid file does not name the front this gdi serve started")
         holders = _listening_pids(self.settings.port) - {os.getpid()}  # gdi serve holds it too
-        ours = _group_members(self.sup.group)
+        ours = self.sup.members()
         if not holders or not holders <= ours:
             problems.append(f"port {self.settings.port} is held by pid(s) "
                             f"{sorted(holders) or 'none'}, not by this gdi serve's nginx")
@@ -310,14 +310,3 @@ def _listening_pids(port: int) -> set[int]:
                     if os.readlink(fd) in inodes:
                         pids.add(int(entry.name))
     return pids
-
-
-def _group_members(pgid: int) -> set[int]:
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                if int(stat[stat.rindex(")") + 2:].split()[2]) == pgid:
-                    out.add(int(entry.name))
-    return out
