@@ -35,6 +35,23 @@ class Contact(_Model):
     email: str
 
 
+class Licence(_Model):
+    """The open-data licence of every public output; ``id`` from GovData's licence list."""
+
+    id: str = "dl-by-de/2.0"
+    name: str = "Datenlizenz Deutschland Namensnennung 2.0"
+    title_de: str = "Datenlizenz Deutschland – Namensnennung – Version 2.0"
+    url: str = "https://www.govdata.de/dl-de/by-2-0"
+
+
+class Catalogue(_Model):
+    """What every metadata record shares beyond the contact (gdi/metadata)."""
+
+    licence: Licence = Licence()
+    # telephone of the contact, optional in ISO 19115
+    phone: str | None = None
+
+
 class City(_Model):
     name: Names
     place: str
@@ -46,6 +63,7 @@ class City(_Model):
     contact: Contact
     licence_holder: str
     bbox: tuple[float, float, float, float]
+    catalogue: Catalogue = Catalogue()
 
 
 @functools.lru_cache(maxsize=8)

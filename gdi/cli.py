@@ -75,7 +75,7 @@ def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | N
         raise click.UsageError("name one dataset or give --all")
     paths = all_descriptors(settings) if run_all else [find_descriptor(str(dataset), settings)]
     reports = []
-    failed = 0
+    failed = done = 0
     for desc in in_run_order([load_descriptor(p, settings) for p in paths]):
         try:
             rep = run_dataset(desc, settings, quiet=quiet, accept_drop=accept_drop)
@@ -92,12 +92,28 @@ def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | N
             failed += 1
             continue
         click.echo(rep.public_view().summary())
+        done += 1
         reports.append(json.loads(rep.public_view().to_json()))
     if report:
         doc = reports[0] if len(reports) == 1 and not run_all else reports
         report.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    if done:  # something was published: its metadata follow
+        from gdi.metadata.catalogue import publish
+
+        click.echo(publish(settings).summary())
     if failed:
         sys.exit(2)
+
+
+@main.command()
+@click.pass_obj
+@handled
+def catalogue(settings: Settings) -> None:
+    """Renew the metadata catalogue (CSW) from the live releases; unchanged records stay
+    byte-identical, the live catalogue stays if anything fails."""
+    from gdi.metadata.catalogue import publish
+
+    click.echo(publish(settings).summary())
 
 
 @main.command()
@@ -132,6 +148,8 @@ def serve(settings: Settings, port: int | None, check: bool) -> None:
     if port is not None:
         settings = settings.model_copy(update={"port": port})
     with Services(settings) as services:
+        for warning in services.warnings:
+            click.secho(f"Warning: {warning}", fg="yellow", err=True)
         for name, url in services.urls().items():
             click.echo(f"  {name:28s} {url}")
         if check:

@@ -12,6 +12,7 @@ Rules:
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import warnings
 from pathlib import Path
@@ -142,3 +143,20 @@ def transform_geometry(geom: object, source: str, target: str, *, authority_orde
         return (ty, tx) if swap else (tx, ty)
 
     return shapely.transform(geom, lambda c: np.column_stack(fn(c[:, 0], c[:, 1])))
+
+
+def crs84_extent(extent: tuple[float, float, float, float], storage_crs: str) -> list[float]:
+    """The CRS84 box holding a storage-CRS box: its outline densified (64 points a side) and
+    transformed, rounded outwards to 6 decimals, so that no feature lies outside it (two
+    transformed corners miss the bulge of the edges between them)."""
+    minx, miny, maxx, maxy = extent
+    t = np.linspace(0.0, 1.0, 65)
+    xs = np.concatenate([minx + (maxx - minx) * t, np.full(65, maxx),
+                         maxx - (maxx - minx) * t, np.full(65, minx)])
+    ys = np.concatenate([np.full(65, miny), miny + (maxy - miny) * t, np.full(65, maxy),
+                         maxy - (maxy - miny) * t])
+    lon, lat = transform_xy(xs, ys, storage_crs, "OGC:CRS84")
+    scale = 1e6
+    return [math.floor(float(lon.min()) * scale) / scale, math.floor(float(lat.min()) * scale)
+            / scale, math.ceil(float(lon.max()) * scale) / scale,
+            math.ceil(float(lat.max()) * scale) / scale]

@@ -238,6 +238,50 @@ class PublicationSpec(Model):
     guard: GuardSpec = GuardSpec()
 
 
+Art13 = Literal["INSPIRE_Directive_Article13_1a", "INSPIRE_Directive_Article13_1b",
+                "INSPIRE_Directive_Article13_1c", "INSPIRE_Directive_Article13_1d",
+                "INSPIRE_Directive_Article13_1e", "INSPIRE_Directive_Article13_1f",
+                "INSPIRE_Directive_Article13_1g", "INSPIRE_Directive_Article13_1h"]
+
+
+class MetadataSpec(Model):
+    """The dataset's ISO 19115 / INSPIRE metadata record (gdi/metadata): what neither the rest
+    of the descriptor nor the live release says. Titles, abstract, keywords, extent, dates,
+    lineage and conformity come from there."""
+
+    # falls under INSPIRE (keyword 'inspireidentifiziert', theme, conformity statement):
+    # decided here, by the city, never guessed from an INSPIRE mapping
+    inspire_relevant: bool
+    topic_categories: tuple[str, ...] = Field(min_length=1)  # ISO MD_TopicCategoryCode
+    update_frequency: str  # ISO MD_MaintenanceFrequencyCode (annually, asNeeded, ...)
+    # the INSPIRE theme (registry id: sd, am, lu...); default: that of inspire.application_schema
+    theme: str | None = None
+    spatial_scope: Literal["local", "regional", "national", "european", "global"] = "local"
+    opendata: bool = True  # the GovData keyword 'opendata' and the licence as JSON
+    # a date field whose earliest and latest value are the temporal extent
+    temporal_field: str | None = None
+    # why records are withheld from the public (INSPIRE Art. 13): required with public_rows
+    withheld_because: Art13 | None = None
+    # a record the city already has in GDI-NI keeps its UUID; default: derived, then kept
+    file_identifier: str | None = Field(
+        None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+    @model_validator(mode="after")
+    def _codes(self) -> MetadataSpec:
+        from gdi.metadata.vocab import FREQUENCIES, THEMES, TOPIC_CATEGORIES
+
+        bad = [t for t in self.topic_categories if t not in TOPIC_CATEGORIES]
+        if bad:
+            raise ValueError(f"topic_categories: {bad} not in ISO MD_TopicCategoryCode "
+                             f"({', '.join(sorted(TOPIC_CATEGORIES))})")
+        if self.update_frequency not in FREQUENCIES:
+            raise ValueError(f"update_frequency '{self.update_frequency}' is not an ISO "
+                             f"MD_MaintenanceFrequencyCode ({', '.join(sorted(FREQUENCIES))})")
+        if self.theme is not None and self.theme not in THEMES:
+            raise ValueError(f"theme '{self.theme}' is not known ({', '.join(THEMES)})")
+        return self
+
+
 class Descriptor(Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
@@ -252,6 +296,7 @@ class Descriptor(Model):
     position_from: str | None = None
     inspire: InspireSpec | None = None  # none: published, but not an INSPIRE dataset
     publication: PublicationSpec
+    metadata: MetadataSpec
     path: Path = Path()
 
     @model_validator(mode="after")
@@ -285,6 +330,17 @@ class Descriptor(Model):
                 for name in (pm.field, *pm.args):
                     if name is not None and name not in known:
                         raise ValueError(f"inspire.mapping.{prop} names unknown field '{name}'")
+        md = self.metadata
+        if md.temporal_field is not None and (
+                md.temporal_field not in self.fields or self.fields[md.temporal_field].internal
+                or self.fields[md.temporal_field].type != "date"):
+            raise ValueError(f"metadata.temporal_field '{md.temporal_field}' is no public "
+                             "date field")
+        if (pub.public_rows is not None) != (md.withheld_because is not None):
+            raise ValueError("metadata.withheld_because (the INSPIRE Art. 13 reason) goes "
+                             "with publication.public_rows, and only with it")
+        if md.inspire_relevant and self.inspire_theme is None:
+            raise ValueError("an INSPIRE-relevant dataset needs metadata.theme")
         tf = self.publication.title_field
         if tf and (tf not in known or self.fields.get(tf, FieldSpec(source="")).internal):
             raise ValueError(f"publication.title_field '{tf}' is not a public field")
@@ -294,6 +350,17 @@ class Descriptor(Model):
     def storage_crs(self) -> str:
         """CRS of the published store and the INSPIRE GML (that of the area check)."""
         return self.area.crs if self.area else "EPSG:25832"
+
+    @property
+    def inspire_theme(self) -> str | None:
+        """The INSPIRE theme id: metadata.theme, else that of the application schema."""
+        from gdi.metadata.vocab import SCHEMA_THEME
+
+        if self.metadata.theme is not None:
+            return self.metadata.theme
+        if self.inspire is None:
+            return None
+        return SCHEMA_THEME.get(self.inspire.application_schema.split("/")[0])
 
     def internal_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.internal]

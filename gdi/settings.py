@@ -49,9 +49,11 @@ class Settings(BaseSettings):
     codelist_uri_base: str = ""  # default: <base URL>/codelists
     # the internal API (/internal/ogcapi/, full data) answers only with these credentials;
     # without them it is switched off (404)
-    # the view service's ISO metadata record (CSW GetRecordById), for the INSPIRE extended
-    # capabilities; until the catalogue exists: <base URL>/csw
+    # the view service's ISO metadata record for the INSPIRE extended capabilities; default:
+    # its record in the project's own catalogue (CSW GetRecordById)
     view_service_metadata_url: str = ""
+    # the Python of pycsw's own environment (default: <project>/.venv-pycsw/bin/python)
+    pycsw_python: Path | None = None
     internal_user: str = ""
     internal_password: SecretStr = SecretStr("")
 
@@ -129,4 +131,6 @@ class Settings(BaseSettings):
             "GDI_CITY_CITY": self.city.contact.city,
             "GDI_CITY_COUNTRY": self.city.contact.country,
             "GDI_CITY_LICENCE_HOLDER": self.city.licence_holder,
+            "GDI_LICENCE_TITLE": self.city.catalogue.licence.title_de,
+            "GDI_LICENCE_URL": self.city.catalogue.licence.url,
         }

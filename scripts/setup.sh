@@ -71,6 +71,14 @@ extra=""
 .venv/bin/python -m pip install -q -e ".${extra}" 2>&1 | grep -vE "^WARNING: Location" || true
 .venv/bin/python -c "import gdi, pygeoapi, pyogrio" || { echo "setup: install failed" >&2; exit 1; }
 
+# --- the Discovery Service (pycsw 2.6.2) in its own environment: it pins SQLAlchemy < 2 ---
+if [ ! -x .venv-pycsw/bin/python ]; then
+  "$PY" -m venv .venv-pycsw
+  .venv-pycsw/bin/python -m pip install -q --upgrade pip
+fi
+.venv-pycsw/bin/python -m pip install -q -r scripts/pycsw-requirements.txt 2>&1 | grep -vE "^WARNING: Location" || true
+.venv-pycsw/bin/python -W ignore -c "import pycsw.server, gunicorn" || { echo "setup: pycsw install failed" >&2; exit 1; }
+
 if [ $with_bench -eq 1 ]; then
   .venv/bin/python -m pip install -q pysqlite3-binary 2>&1 | grep -vE "^WARNING: Location" || true
 fi

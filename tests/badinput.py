@@ -79,6 +79,8 @@ def descriptor(source: Path, fmt: str, crs: str = "EPSG:25832", *,
         f"  bbox: {json.dumps(list(bbox))}\n"
         "duplicates:\n"
         "  key: [number]\n"
+        "metadata: {inspire_relevant: false, topic_categories: [structure],"
+        " update_frequency: asNeeded}\n"
         "publication:\n"
         "  collection: benches\n"
         "  title: {de: Bänke, en: Benches}\n"

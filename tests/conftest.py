@@ -132,9 +132,10 @@ def http_status(url: str, method: str = "GET", headers: dict[str, str] | None = 
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def serve(data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+          ) -> Iterator[str]:
     """A gdi serve of its own on a data folder; yields its base URL, stops it after."""
-    port = free_port()
+    port = port or free_port()
     full = {**os.environ, "GDI_DATA_DIR": str(data_dir), "GDI_SHARED_DIR": str(SHARED),
             **(env or {})}
     proc = subprocess.Popen([*GDI, "serve", "--port", str(port)], cwd=ROOT, env=full,

@@ -36,7 +36,7 @@ def test_every_feature_lies_inside_the_advertised_extent(published: Published,
 
 def test_a_densified_edge_is_what_two_corners_miss() -> None:
     """The regression of the issue: two transformed corners cut the bulge of an edge."""
-    from gdi.publish.ogcapi import crs84_extent
+    from gdi.crs import crs84_extent
 
     extent = (556000.0, 5767000.0, 574000.0, 5786000.0)
     box = crs84_extent(extent, "EPSG:25832")

@@ -44,7 +44,24 @@ def write_codelists(folder: Path, settings: Settings) -> list[str]:
 
 def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
                     settings: Settings) -> Path:
-    rows = [{"id": d.id, "collection": d.publication.collection,
+    from gdi.metadata.catalogue import record_ids
+    from gdi.metadata.context import Context
+
+    ctx = Context.from_settings(settings)
+    ids = record_ids(settings)
+
+    def pages(d: Descriptor) -> list[dict[str, str]]:
+        """The dataset's metadata pages: its records' and, if any, its grid counts'."""
+        out = []
+        agg = d.publication.aggregate
+        for collection, title in ((d.publication.collection, d.publication.title.de),
+                                  *(((agg.collection, agg.title.de),) if agg else ())):
+            if f"dataset:{collection}" in ids:
+                out.append({"href": ctx.record_page(ids[f"dataset:{collection}"]),
+                            "title": title})
+        return out
+
+    rows = [{"id": d.id, "collection": d.publication.collection, "metadata": pages(d),
              "title_de": d.publication.title.de, "title_en": d.publication.title.en,
              "description_de": d.publication.description.de,
              "description_en": d.publication.description.en,
@@ -54,7 +71,7 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
     page = folder / "index.html"
     page.write_text(_ENV.get_template("index.html").render(
         base=settings.base_url, datasets=rows, preview=preview.reasons(settings),
-        city=settings.city),
+        city=settings.city, licence=settings.city.catalogue.licence),
                     encoding="utf-8")
     (folder / "blank.png").write_bytes(_BLANK_PNG)
     return page

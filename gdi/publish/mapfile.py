@@ -19,6 +19,8 @@ import mappyfile
 
 from gdi.descriptor import Descriptor, I18n, LabelSpec, ViewSpec
 from gdi.errors import ServiceError
+from gdi.metadata import catalogue
+from gdi.metadata.context import Context
 from gdi.publish.outputs import overview_file, overview_table
 from gdi.publish.store import open_layer
 from gdi.settings import Settings
@@ -156,12 +158,21 @@ def _store(desc: Descriptor, live: Path, internal: bool) -> str:
     return f"{desc.id}.gpkg"
 
 
+def _metadata_url(layer: dict[str, Any], url: str | None) -> None:
+    """The layer's MetadataURL: its dataset's record in the catalogue (CSW GetRecordById)."""
+    if url:
+        layer["metadata"].update({"wms_metadataurl_href": url, "wms_metadataurl_format":
+                                  "text/xml", "wms_metadataurl_type": "ISO19115:2003"})
+
+
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
           metadata_url: str, *, internal: bool = False,
+          records: dict[str, str] | None = None,
           templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] | None = None) -> str:
     """The mapfile; ``templates`` receives, per layer, its title, (field, label) pairs and
-    numeric fields."""
+    numeric fields; ``records``: collection -> URL of its metadata record."""
     city = settings.city
+    records = records or {}
     templates = {} if templates is None else templates
     layers = []
     # an INSPIRE layer name shared by several datasets stays one layer: a group of them
@@ -186,6 +197,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             classes[0]["labels"] = [_label(view.label)]
         detail = _layer(pub.collection if grouped else name, pub.title, pub.description,
                         current / file, layer.table, fields, kind, classes)
+        _metadata_url(detail, records.get(pub.collection))
         if view.size_m_field:
             detail["sizeunits"] = "meters"
         if view.detail_max_scale is not None:
@@ -207,6 +219,7 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             templates[table] = (cells["metadata"]["wms_title"],
                                 [("cell_id", "Rasterzelle (INSPIRE)"), ("count", "Anzahl")],
                                 {"count"})
+            _metadata_url(cells, records.get(pub.collection))
             members.append(cells)
             layers.append(cells)
         style_title = STYLE_TITLES.get(name, "Standard")
@@ -261,8 +274,8 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             "wms_keywordlist_vocabulary": "ISO",
             "wms_keywordlist_ISO_items": "infoMapAccessService",
             "wms_keywordlist": f"{city.place},INSPIRE,Darstellungsdienst",
-            "wms_fees": "keine", "wms_accessconstraints": "Datenlizenz Deutschland – "
-                                                          "Namensnennung – Version 2.0",
+            "wms_fees": "keine",
+            "wms_accessconstraints": city.catalogue.licence.title_de,
             "wms_contactperson": "Geodatenmanagement",
             "wms_contactposition": "pointOfContact",
             "wms_contactorganization": city.licence_holder,
@@ -325,11 +338,17 @@ def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: P
     """Write the mapfile, its GetFeatureInfo template and MapServer 8's config file.
     ``internal``: layers on the internal stores (every record and field), for /internal/wms."""
     folder.mkdir(parents=True, exist_ok=True)
-    metadata_url = settings.view_service_metadata_url or f"{settings.base_url}/csw"
+    ctx = Context.from_settings(settings)
+    ids = catalogue.record_ids(settings)
+    metadata_url = settings.view_service_metadata_url or (
+        ctx.record_url(ids["service:wms"]) if "service:wms" in ids else ctx.csw)
+    records = {} if internal else {
+        key.split(":", 1)[1]: ctx.record_url(value) for key, value in ids.items()
+        if key.startswith("dataset:")}
     mapfile = folder / "wms.map"
     templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] = {}
     mapfile.write_text(build(settings, datasets, metadata_url, internal=internal,
-                             templates=templates), encoding="utf-8")
+                             templates=templates, records=records), encoding="utf-8")
     _write_templates(folder, templates)
     if not FONT.exists():
         raise ServiceError(f"the labels' font {FONT} is missing", hint="run scripts/setup.sh")

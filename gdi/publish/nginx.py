@@ -114,6 +114,28 @@ def _wms(ports: dict[str, Path]) -> str:
         }}"""
 
 
+def _csw(settings: Settings, ports: dict[str, Path]) -> str:
+    """The discovery service (pycsw) and the catalogue's HTML pages. GetRecords by POST (an
+    ogc:Filter) is a read: the only POST anywhere, and pycsw's transactions are off."""
+    html = settings.data_dir / "catalogue" / "current" / "html"
+    pages = f"""        location /metadata/ {{
+            alias {html}/;
+            index index.html;
+            limit_except GET {{ deny all; }}
+        }}"""
+    if "csw" not in ports:
+        return pages + "\n        location = /csw { return 503; }"
+    return pages + """
+        location = /csw {
+            limit_except GET POST { deny all; }
+            proxy_pass http://backend_csw;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            # a POST is a read here (GetRecords with a filter): safe to try again
+            proxy_next_upstream error invalid_header non_idempotent;
+        }"""
+
+
 def _upstreams(ports: dict[str, Path]) -> str:
     """One upstream per backend socket, listed twice: a request whose connection fails or is
     cut (the process that took it crashed) is tried once more on the same socket, where
@@ -197,6 +219,7 @@ http {{
         }}
 {_internal(settings, run, ports)}
 {_wms(ports)}
+{_csw(settings, ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{
             proxy_pass http://backend_ogcapi/;

@@ -10,14 +10,13 @@ replaced by local components, so clients and validators work offline.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from gdi import crs
+from gdi.crs import crs84_extent
 from gdi.descriptor import Descriptor, I18n, all_descriptors, load_descriptor
 from gdi.errors import DescriptorError
 from gdi.publish import release
@@ -47,23 +46,6 @@ def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
         if live is not None:
             out.append((desc, live))
     return out
-
-
-def crs84_extent(extent: tuple[float, float, float, float], storage_crs: str) -> list[float]:
-    """The CRS84 box holding a storage-CRS box: its outline densified (64 points a side) and
-    transformed, rounded outwards to 6 decimals, so that no feature lies outside it (two
-    transformed corners miss the bulge of the edges between them)."""
-    minx, miny, maxx, maxy = extent
-    t = np.linspace(0.0, 1.0, 65)
-    xs = np.concatenate([minx + (maxx - minx) * t, np.full(65, maxx),
-                         maxx - (maxx - minx) * t, np.full(65, minx)])
-    ys = np.concatenate([np.full(65, miny), miny + (maxy - miny) * t, np.full(65, maxy),
-                         maxy - (maxy - miny) * t])
-    lon, lat = crs.transform_xy(xs, ys, storage_crs, "OGC:CRS84")
-    scale = 1e6
-    return [math.floor(float(lon.min()) * scale) / scale, math.floor(float(lat.min()) * scale)
-            / scale, math.ceil(float(lon.max()) * scale) / scale,
-            math.ceil(float(lat.max()) * scale) / scale]
 
 
 def _extent(layer: Layer, desc: Descriptor) -> list[float]:
@@ -101,10 +83,32 @@ def _resource(desc: Descriptor, settings: Settings, *, name: str, file: str, tit
     }
 
 
-def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: bool = False
-                ) -> dict[str, dict[str, Any]]:
+def _record_links(collection: str, settings: Settings, records: dict[str, str]
+                  ) -> list[dict[str, Any]]:
+    """``describedby`` the collection's metadata record (ISO 19139 through the CSW, and its
+    HTML page) and its licence: INSPIRE good practice for OGC API Features."""
+    from gdi.metadata.context import Context
+
+    ctx = Context.from_settings(settings)
+    out: list[dict[str, Any]] = [{
+        "type": "text/html", "rel": "license", "hreflang": "de", "title": ctx.licence_title,
+        "href": ctx.licence_url}]
+    file_id = records.get(f"dataset:{collection}")
+    if file_id is not None:
+        out += [{"type": "application/xml", "rel": "describedby", "hreflang": "de",
+                 "title": "Metadaten (ISO 19139, CSW GetRecordById)",
+                 "href": ctx.record_url(file_id)},
+                {"type": "text/html", "rel": "describedby", "hreflang": "de",
+                 "title": "Metadaten (HTML)", "href": ctx.record_page(file_id)}]
+    return out
+
+
+def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: bool = False,
+                records: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """The collections of one dataset: its records and, if any, its aggregate. ``internal``:
-    the internal store (every record, every field) for the authenticated internal API."""
+    the internal store (every record, every field) for the authenticated internal API.
+    ``records``: metadata record key -> fileIdentifier (gdi.metadata.catalogue)."""
+    records = records or {}
     pub = desc.publication
     if internal:
         file = f"internal/{desc.id}.gpkg"
@@ -122,6 +126,7 @@ def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: b
         "href": f"{base}/downloads/{desc.id}/{desc.id}.inspire.gml",
         "length": (live / f"{desc.id}.inspire.gml").stat().st_size,
     }] if desc.inspire is not None else []
+    links += _record_links(pub.collection, settings, records)
     titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
     out = {pub.collection: _resource(
         desc, settings, name=pub.collection, file=f"{desc.id}.gpkg", title=pub.title,
@@ -134,7 +139,7 @@ def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: b
             title=agg.title, description=agg.description, keywords=list(pub.keywords),
             title_field="cell_id", titles={"cell_id": "Rasterzelle (INSPIRE)",
                                            "class": "Klasse", "count": "Anzahl"},
-            links=[], live=live)
+            links=_record_links(agg.collection, settings, records), live=live)
     return out
 
 
@@ -142,8 +147,12 @@ def render(settings: Settings, *, internal: bool = False) -> dict[str, Any]:
     base_cfg = settings.project_dir / "config" / "pygeoapi.yml"
     cfg = read_yaml(base_cfg, settings.substitutions())
     cfg["resources"] = {}
+    from gdi.metadata.catalogue import record_ids
+
+    records = record_ids(settings)
     for desc, live in published(settings):
-        cfg["resources"].update(collections(desc, live, settings, internal=internal))
+        cfg["resources"].update(collections(desc, live, settings, internal=internal,
+                                            records=records))
     if internal:
         cfg["server"]["url"] = f"{settings.base_url}/internal/ogcapi"
         ident = cfg["metadata"]["identification"]

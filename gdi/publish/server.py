@@ -3,7 +3,9 @@
     /                 landing page (German/English), static
     /ogcapi/          OGC API Features (pygeoapi under gunicorn, its own process)
     /downloads/<id>/  the public files of the live release (INSPIRE GML, GeoPackage)
-    /wms, /csw        reserved for MapServer (FastCGI) and pycsw (own venv), later issues
+    /wms              INSPIRE view service and WFS (MapServer, resident FastCGI processes)
+    /csw              INSPIRE discovery service (pycsw 2.6.2 in its own venv, CSW 2.0.2)
+    /metadata/        the catalogue's records as HTML pages (German first)
 
 nginx is the front: it serves static files itself, proxies to the application processes and
 speaks FastCGI to MapServer, so no request pays a process start. Configuration files are
@@ -33,10 +35,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from gdi.errors import ServiceError
+from gdi.errors import GdiError, ServiceError
 from gdi.locks import exclusive
+from gdi.metadata import catalogue
 from gdi.private import seal
 from gdi.publish import mapfile, ogcapi
+from gdi.publish.csw import config as csw_config
 from gdi.publish.frontpage import write_codelists, write_frontpage
 from gdi.publish.nginx import nginx_conf, worker_identity, write_htpasswd
 from gdi.settings import Settings
@@ -76,6 +80,7 @@ class Services:
         self.socket_inodes: dict[str, int] = {}  # of the socket files as bound
         self.cfg: dict[str, Any] = {}
         self.sup: Supervisor | None = None
+        self.warnings: list[str] = []
 
     def __enter__(self) -> Services:
         self._lock = contextlib.ExitStack()
@@ -110,6 +115,7 @@ class Services:
         self.sockets.mkdir(mode=0o700)
         if os.geteuid() == 0:
             os.chown(self.sockets, uid, gid)
+        self._catalogue()
         cfg_path, oas_path, self.cfg = ogcapi.write_runtime(self.settings, run)
         datasets = ogcapi.published(self.settings)
         downloads = run / "downloads"
@@ -142,6 +148,10 @@ class Services:
                                               internal=True)
                 backends["internal_wms"] = self._listen("wms-internal", uid, gid)
                 self._mapserv_pool("wms-internal", mapserv, internal_conf)
+        if catalogue.live(self.settings) is not None:
+            backends["csw"] = self._listen("csw", uid, gid)
+            self._csw("csw", csw_config.write(self.settings, run / "csw",
+                                              run / "logs" / "pycsw.log"))
         if (run / "internal").exists():  # configuration of the internal services
             seal(run / "internal")
             if os.geteuid() == 0:  # nginx's workers read the password file at each request
@@ -205,6 +215,36 @@ class Services:
                              env, self.run_dir / "logs" / f"{name}.log",
                              stop_signal=signal.SIGINT, fds=(fd,)))
 
+    def _catalogue(self) -> None:
+        """Publish the catalogue of what is live now (unchanged records stay byte-identical);
+        if that fails, the last good catalogue is served, and the failure is reported."""
+        try:
+            catalogue.publish(self.settings)
+        except GdiError as exc:
+            if catalogue.live(self.settings) is None:
+                raise ServiceError(f"no metadata catalogue: {exc}", hint=exc.hint) from None
+            self.warnings.append(f"the catalogue was not renewed, the last good one is "
+                                 f"served: {exc}")
+
+    def _csw(self, name: str, cfg: Path) -> None:
+        """pycsw under gunicorn, both from pycsw's own environment (.venv-pycsw)."""
+        assert self.sup is not None
+        python = catalogue.pycsw_python(self.settings)
+        fd = self.listening[name].fileno()
+        env = {**os.environ, "PYCSW_CONFIG": str(cfg), "PYTHONWARNINGS": "ignore"}
+        env.pop("PYTHONPATH", None)
+        self.sup.start(Child(name, [str(python), "-m", "gunicorn", "--bind", f"fd://{fd}",
+                                    "--pythonpath", str(self.settings.project_dir),
+                                    "--no-control-socket", "--graceful-timeout", "1",
+                                    "--workers", "2", "--threads", "2",
+                                    "--worker-class", "gthread",
+                                    "--timeout", str(self.settings.backend_timeout_s + 5),
+                                    "--access-logfile", "-", "--error-logfile", "-",
+                                    "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s',
+                                    "gdi.publish.csw.backend:application"],
+                             env, self.run_dir / "logs" / f"{name}.log",
+                             stop_signal=signal.SIGINT, fds=(fd,)))
+
     def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
         assert self.sup is not None
         deadline = time.monotonic() + timeout
@@ -257,7 +297,10 @@ class Services:
     def urls(self) -> dict[str, str]:
         base = f"http://{self.settings.host}:{self.settings.port}"
         out = {"Startseite / home": f"{base}/", "OGC API Features": f"{base}/ogcapi/",
-               "WMS 1.3.0 (INSPIRE)": f"{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities"}
+               "WMS 1.3.0 (INSPIRE)": f"{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+               "CSW 2.0.2 (INSPIRE)":
+                   f"{base}/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetCapabilities",
+               "Metadaten / metadata": f"{base}/metadata/"}
         for name in self.cfg.get("resources", {}):
             out[f"collection {name}"] = f"{base}/ogcapi/collections/{name}/items"
         return out
