@@ -64,6 +64,9 @@ class City(_Model):
     licence_holder: str
     bbox: tuple[float, float, float, float]
     catalogue: Catalogue = Catalogue()
+    # the CRSs every dataset's files are offered in (INSPIRE GML, GeoPackage): the storage
+    # CRS and these; INSPIRE download services need EPSG:4258 (ETRS89, geographic)
+    download_crs: tuple[str, ...] = ("EPSG:25832", "EPSG:4258")
 
 
 @functools.lru_cache(maxsize=8)

@@ -142,7 +142,8 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
         gml_path = stage / f"{desc.id}.inspire.gml"
         gpkg_path = stage / f"{desc.id}.gpkg"
         report.outputs = {"gpkg": gpkg_path.name}
-        validator = None
+        validators: list[StreamValidator] = []
+        variants = outputs.other_crs(desc, settings.city.download_crs)
         try:
             unmapped: dict[str, dict[str, int]] = {}
             selection = None if plans is None else exclusions(plans[0], public.data, unmapped)
@@ -150,11 +151,20 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                     desc, selection[0], report):
                 plans = None  # an INSPIRE GML without members is never published
             if plans is not None and selection is not None:
-                validator = StreamValidator(settings.schemas_dir, gml.schema_imports(plans[0]),
-                                            gml_path)
-                _write_inspire(public, desc, plans, selection, gml_path, report, quiet)
-                validator.finish_input()
+                # the GML in the storage CRS and in each other download CRS, each validated
+                # by its own process while it is written
+                targets = [(gml_path, desc.storage_crs)] + [
+                    (stage / outputs.variant_file(gml_path.name, c), c) for c in variants]
+                for path, _ in targets:
+                    validators.append(StreamValidator(
+                        settings.schemas_dir, gml.schema_imports(plans[0]), path))
+                for (path, code), validator in zip(targets, validators, strict=True):
+                    _write_inspire(public, desc, plans, selection, path, report, quiet,
+                                   code)
+                    validator.finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
+                for path, code in targets[1:]:
+                    report.outputs[f"inspire_gml_{code.split(':')[-1]}"] = path.name
                 clock("inspire_gml")
             selection = None  # the encoded values of a million records: free them now
             if unmapped and report.inspire:  # source values without a code-list mapping
@@ -166,10 +176,20 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 outputs.write_internal_store(table, desc, internal)
                 report.outputs["internal_gpkg"] = f"internal/{internal.name}"
             outputs.write_public_store(public, desc, gpkg_path)
+            for code in variants:  # the download variants of the public store
+                variant = stage / outputs.variant_file(gpkg_path.name, code)
+                outputs.write_variant(gpkg_path, desc.publication.collection, variant, code)
+                report.outputs[f"gpkg_{code.split(':')[-1]}"] = variant.name
             if desc.publication.aggregate is not None:
                 name, rows, suppressed = outputs.write_aggregate(
                     outputs.withheld_rows(table, desc), desc, stage)
                 report.outputs["aggregate_gpkg"] = name
+                assert desc.publication.aggregate is not None
+                for code in variants:
+                    variant = stage / outputs.variant_file(name, code)
+                    outputs.write_variant(stage / name, desc.publication.aggregate.collection,
+                                          variant, code)
+                    report.outputs[f"aggregate_gpkg_{code.split(':')[-1]}"] = variant.name
                 report.public.update({"aggregate_rows": rows, "aggregate_suppressed": suppressed})
             if desc.publication.view.overview_grid_m is not None:
                 name, rows = outputs.write_overview(public, desc, stage)
@@ -178,12 +198,13 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
             lifespan.write_state(stage / "internal" if desc.confidential else stage,
                                  table.data["local_id"], hashes, begins)
             clock("geopackage")
-            if validator is not None:
-                validator.verdict()
+            if validators:
+                for validator in validators:
+                    validator.verdict()
                 report.inspire["valid"] = True
                 clock("validation_wait")
         except BaseException:
-            if validator is not None:
+            for validator in validators:
                 validator.abort()
             raise
         report.status = "published"
@@ -281,7 +302,7 @@ def _no_member(desc: Descriptor, reasons: np.ndarray, report: RunReport) -> bool
 
 def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan | None],
                    selection: tuple[np.ndarray, pd.DataFrame], path: Path, report: RunReport,
-                   quiet: bool) -> None:
+                   quiet: bool, target_crs: str) -> None:
     plan, dataset_plan = plans
     spec = desc.inspire
     assert spec is not None
@@ -303,11 +324,12 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
     # a subset of the whole table would copy every string column of a million records
     blocks.append(gml.Block(plan, table.data.loc[ok, ["local_id", "begin_lifespan"]],
                             values[ok], table.geometry[ok]))
-    bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML", quiet)
+    bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML ({target_crs})", quiet)
     with bar:  # validated while written, by a second process following the file
         members_written = gml.write_collection(
             path, blocks, namespace=spec.namespace, gml_prefix=desc.id,
-            dataset_local_id=spec.dataset.local_id if spec.dataset else None, progress=bar)
+            dataset_local_id=spec.dataset.local_id if spec.dataset else None, progress=bar,
+            storage_crs=desc.storage_crs, crs=target_crs)
     excluded = Counter(r for r in reasons if r is not None)
     report.inspire = {
         "application_schema": spec.application_schema,

@@ -188,7 +188,7 @@ def test_coupled_resources_resolve_to_dataset_records(server: Server) -> None:
     """INSPIRE ETS services 3.6: every operatesOn href answers 200 with XML whose
     hierarchyLevel is dataset."""
     ids = _ids(server.data_dir)
-    for key in ("service:wms", "service:ogcapi"):
+    for key in ("service:wms", "service:ogcapi", "service:atom", "service:wfs"):
         _, xml = harvest_one(server.base, ids[key])
         refs = etree.fromstring(xml).xpath(".//srv:operatesOn", namespaces=NS)
         assert refs, key
@@ -352,4 +352,5 @@ def test_harvest_sees_exactly_what_changed(lifecycle) -> None:  # type: ignore[n
         k: v for k, v in ids.items() if k != "dataset:playground_equipment"}
     # the services that served it say so (their operatesOn changed), nothing else moved
     moved = {i for i in third if third[i][0] > second[i][0]}
-    assert moved == {ids["service:wms"], ids["service:ogcapi"]}
+    assert moved == {ids["service:wms"], ids["service:ogcapi"], ids["service:atom"],
+                     ids["service:wfs"]}

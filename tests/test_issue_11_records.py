@@ -62,7 +62,8 @@ def test_a_record_per_dataset_aggregate_and_service(catalogue: Path) -> None:
     keys = set(_records(catalogue))
     assert keys == {"dataset:trees", "dataset:playgrounds", "dataset:playground_equipment",
                     "dataset:contaminated_sites", "dataset:contaminated_sites_grid",
-                    "service:wms", "service:ogcapi", "service:csw"}
+                    "service:wms", "service:ogcapi", "service:csw", "service:atom",
+                    "service:wfs"}
 
 
 def test_every_record_is_schema_valid_and_passes_the_offline_rules(catalogue: Path) -> None:
@@ -131,8 +132,9 @@ def test_inspire_dataset_record_content(catalogue: Path, published: Published) -
                                  "[starts-with(., '{')]/text()")[0])
     assert licence == {"id": "dl-by-de/2.0", "name": "Datenlizenz Deutschland Namensnennung 2.0",
                        "url": "https://www.govdata.de/dl-de/by-2-0", "quelle": "Stadt Hildesheim"}
+    # every CRS its files are offered in (issue 12: ETRS89/UTM32 and ETRS89 geographic)
     assert _x(doc, "gmd:referenceSystemInfo//gmd:code/gmx:Anchor/@xlink:href") == [
-        "http://www.opengis.net/def/crs/EPSG/0/25832"]
+        "http://www.opengis.net/def/crs/EPSG/0/25832", "http://www.opengis.net/def/crs/EPSG/0/4258"]
     assert _x(doc, f"{ident}/gmd:topicCategory/*/text()") == ["biota"]
     assert _x(doc, "gmd:language/*/@codeListValue") == ["ger"]
     # conformity from this release's validation; lineage from its run report

@@ -80,7 +80,7 @@ def test_backend_sockets_refuse_other_accounts(server: Server) -> None:
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     socks = sorted(folder.glob("*.sock"))
     assert {s.name for s in socks} == {"ogcapi.sock", "ogcapi-internal.sock", "wms.sock",
-                                       "wms-internal.sock", "csw.sock"}
+                                       "wms-internal.sock", "csw.sock", "atom.sock"}
     for sock in socks:
         assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
     probe = ("import socket, sys\n"

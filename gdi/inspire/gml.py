@@ -9,6 +9,7 @@ member is serialised. This encoder owns its axis order: EPSG:25832 is easting, n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,15 +47,34 @@ def _text(value: Any, simple: str | None) -> str:
     return str(value)  # anything else as it is: the schema validation judges it
 
 
-def _geometry(parent: etree._Element, geom: Any, gid: str) -> None:
+@dataclass(frozen=True)
+class Srs:
+    """The CRS a GML file is written in: its URI, the decimals of a coordinate (1 mm), and
+    the coordinates already in its authority axis order (this encoder's rule: GML writes
+    EPSG:4258 as latitude, longitude)."""
+
+    uri: str = SRS
+    decimals: int = 3
+
+    @classmethod
+    def of(cls, code: str) -> Srs:
+        from gdi import crs
+
+        epsg = crs.parse_crs(code).to_epsg()
+        geographic = crs.parse_crs(code).is_geographic
+        return cls(f"http://www.opengis.net/def/crs/EPSG/0/{epsg}", 8 if geographic else 3)
+
+
+def _geometry(parent: etree._Element, geom: Any, gid: str, srs: Srs = Srs()) -> None:
     kind = shapely.get_type_id(geom)
+    d = srs.decimals
     if kind == 0:  # Point
-        pt = etree.SubElement(parent, f"{{{GML}}}Point", {_GID: gid, "srsName": SRS,
+        pt = etree.SubElement(parent, f"{{{GML}}}Point", {_GID: gid, "srsName": srs.uri,
                                                            "srsDimension": "2"})
-        etree.SubElement(pt, f"{{{GML}}}pos").text = f"{geom.x:.3f} {geom.y:.3f}"
+        etree.SubElement(pt, f"{{{GML}}}pos").text = f"{geom.x:.{d}f} {geom.y:.{d}f}"
         return
     polys = list(geom.geoms) if kind == 6 else [geom]
-    ms = etree.SubElement(parent, f"{{{GML}}}MultiSurface", {_GID: gid, "srsName": SRS,
+    ms = etree.SubElement(parent, f"{{{GML}}}MultiSurface", {_GID: gid, "srsName": srs.uri,
                                                               "srsDimension": "2"})
     for i, poly in enumerate(polys):
         member = etree.SubElement(ms, f"{{{GML}}}surfaceMember")
@@ -63,7 +83,7 @@ def _geometry(parent: etree._Element, geom: Any, gid: str) -> None:
             tag = "exterior" if j == 0 else "interior"
             lr = etree.SubElement(etree.SubElement(pg, f"{{{GML}}}{tag}"), f"{{{GML}}}LinearRing")
             etree.SubElement(lr, f"{{{GML}}}posList").text = " ".join(
-                f"{x:.3f} {y:.3f}" for x, y in ring.coords)
+                f"{x:.{d}f} {y:.{d}f}" for x, y in ring.coords)
 
 
 @dataclass
@@ -80,8 +100,10 @@ class _Slot:
 
 
 class _Template:
-    def __init__(self, plan: Plan, namespace: str, dataset_gid: str | None) -> None:
+    def __init__(self, plan: Plan, namespace: str, dataset_gid: str | None,
+                 srs: Srs = Srs()) -> None:
         ft = plan.feature
+        self.srs = srs
         self.lists = plan.lists
         self.dataset_gid = dataset_gid
         self.member = etree.Element(f"{{{WFS}}}member", nsmap={
@@ -207,7 +229,7 @@ class _Template:
             return
         for child in list(self.geometry):
             self.geometry.remove(child)
-        _geometry(self.geometry, geom, gid)
+        _geometry(self.geometry, geom, gid, self.srs)
         point = self.geometry[0]
         is_point = point.tag == f"{{{GML}}}Point"
         self._point, self._pos = (point, point[0]) if is_point else (point, None)
@@ -225,11 +247,13 @@ class _Template:
                 slot.parent.append(slot.el)
 
 
-def _positions(geometry: np.ndarray) -> list[str | None]:
+def _positions(geometry: np.ndarray, decimals: int = 3) -> list[str | None]:
     """``gml:pos`` text of point geometries (None for other types), formatted at once."""
     kinds = shapely.get_type_id(geometry)
     x, y = shapely.get_x(geometry), shapely.get_y(geometry)
-    return [f"{a:.3f} {b:.3f}" if k == 0 else None for k, a, b in zip(kinds, x, y, strict=True)]
+    d = decimals
+    return [f"{a:.{d}f} {b:.{d}f}" if k == 0 else None
+            for k, a, b in zip(kinds, x, y, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -243,8 +267,18 @@ class Block:
 
 
 def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_prefix: str,
-                     dataset_local_id: str | None = None, progress: Any = None) -> int:
-    """Write a WFS 2.0 FeatureCollection of the blocks' features; return the member count."""
+                     dataset_local_id: str | None = None, progress: Any = None,
+                     storage_crs: str = "EPSG:25832", crs: str | None = None) -> int:
+    """Write a WFS 2.0 FeatureCollection of the blocks' features; return the member count.
+    ``crs``: write in this CRS (default: the storage CRS), transformed here and in its
+    authority axis order."""
+    srs = Srs.of(crs) if crs is not None else Srs()
+    if crs is not None and crs != storage_crs:
+        from gdi import crs as crsmod
+
+        blocks = [dataclasses.replace(b, geometry=np.asarray(crsmod.transform_geometry(
+            b.geometry, storage_crs, crs, authority_order=True), dtype=object))
+            for b in blocks]
     n = sum(len(b.data) for b in blocks)
     first = blocks[-1].plan
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -259,10 +293,10 @@ def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_pre
         xf.write_declaration()
         with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
             for block in blocks:
-                template = _Template(block.plan, namespace, dataset_gid)
+                template = _Template(block.plan, namespace, dataset_gid, srs)
                 cols = template.columns(block.data, block.values)
                 local_ids = block.data["local_id"].tolist()
-                positions = _positions(block.geometry)
+                positions = _positions(block.geometry, srs.decimals)
                 for i, (lid, geom, pos) in enumerate(zip(local_ids, block.geometry, positions,
                                                          strict=True)):
                     detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)

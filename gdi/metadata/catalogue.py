@@ -37,6 +37,8 @@ from gdi.metadata.facts import release_facts
 from gdi.metadata.iso import Element, Text
 from gdi.metadata.service import ServiceSpec, service_record, service_specs
 from gdi.publish import release
+from gdi.publish.atom import feeds
+from gdi.publish.atom import rules as atom_rules
 from gdi.settings import Settings
 from gdi.xsd import schema_for, validate_tree
 
@@ -111,7 +113,8 @@ def _entries(settings: Settings, ctx: Context, ledger: dict[str, Any],
         if pub.aggregate is not None:
             parts[pub.aggregate.collection] = (f"{pub.aggregate.collection}.gpkg", None)
         facts = release_facts(live_release, parts, desc.storage_crs)
-        files = [f for f in ogcapi.download_files(desc) if (live_release / f).exists()]
+        files = [f for f in ogcapi.download_files(desc, settings.city.download_crs)
+                 if (live_release / f).exists()]
         for name, collection in facts.collections.items():
             aggregate = name != pub.collection
             key = f"dataset:{name}"
@@ -120,8 +123,7 @@ def _entries(settings: Settings, ctx: Context, ledger: dict[str, Any],
             before = previous.get(key, {})
             revised = (before["revised"] if before.get("fingerprint") == collection.fingerprint
                        else facts.published_on or today)
-            mine = [f for f in files if (f == f"{name}.gpkg") or (
-                not aggregate and f.startswith(f"{desc.id}."))]
+            mine = [f for f in files if f.startswith(f"{name if aggregate else desc.id}.")]
             spec = pub.aggregate if aggregate else None
             entries.append(DatasetEntry(
                 key=key, desc=desc, collection=name,
@@ -140,14 +142,24 @@ def resource_id(collection: str, ctx: Context) -> str:
     return f"{ctx.namespace_base}/{collection}"
 
 
-def _links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str, Text, str]]:
+def _links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str | None, Text, str]]:
     base = ctx.base_url
-    out: list[tuple[str, str, str, Text, str]] = []
+    out: list[tuple[str, str, str | None, Text, str]] = []
     if entry.wms_layer is not None:
         out.append((f"{base}/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities", "OGC:WMS",
                     entry.wms_layer, Text("Darstellungsdienst (WMS 1.3.0), Ebene "
                                           f"{entry.wms_layer}", "View service (WMS 1.3.0)"),
                     "information"))
+    if entry.wms_layer is not None:
+        out.append((f"{base}/wfs?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities", "OGC:WFS",
+                    None, Text("Downloaddienst mit Direktzugriff (WFS 2.0, öffentliches Schema)",
+                               "Direct access download service (WFS 2.0, public schema)"),
+                    "download"))
+    if entry.files:
+        out.append((f"{base}/atom/{entry.collection}.xml", "INSPIRE Atom", None,
+                    Text("Downloaddienst (INSPIRE Atom): Dataset-Feed mit allen Dateien",
+                         "Download service (INSPIRE Atom): dataset feed with every file"),
+                    "download"))
     out.append((f"{base}/ogcapi/collections/{entry.collection}", "OGC API - Features",
                 entry.collection, Text("Objekte über OGC API Features (GeoJSON, HTML)",
                                        "Features through OGC API Features (GeoJSON, HTML)"),
@@ -164,9 +176,16 @@ def _serialise(root: Element, stamp: str) -> bytes:
     return data.replace(DATESTAMP.encode(), stamp.encode(), 1)
 
 
-def build_records(settings: Settings, previous: dict[str, Any], today: str
-                  ) -> tuple[dict[str, tuple[str, Element]], dict[str, Any]]:
-    """Every record (key -> (fileIdentifier, element)), checked; and the new ledger."""
+@dataclass
+class Built:
+    records: dict[str, tuple[str, Element]]  # key -> (fileIdentifier, record), checked
+    state: dict[str, Any]  # the new ledger and the datasets' fingerprints
+    atom: dict[str, bytes]  # the Atom download service's documents by file name
+
+
+def build_records(settings: Settings, previous: dict[str, Any], today: str) -> Built:
+    """Every record, checked; the new ledger; the Atom feeds of the same entries."""
+
     ctx = Context.from_settings(settings)
     ledger = {k: dict(v) for k, v in previous.get("ledger", {}).items()}
     prev_records = previous.get("records", {})
@@ -176,6 +195,7 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str
         records[entry.key] = (entry.file_identifier,
                               dataset_record(entry, ctx, _links(entry, ctx)))
     specs: list[ServiceSpec] = service_specs(ctx)
+    locators = {spec.key: spec.locator for spec in specs}
     for spec in specs:
         file_id, created = _identify(spec.key, None, ledger, ctx, today)
         coupled = [e for e in entries if spec.serves(e)]
@@ -190,7 +210,10 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str
                                + "; ".join(found[:20]))
     state_extra = {e.key: {"fingerprint": e.facts.fingerprint, "revised": e.revised}
                    for e in entries}
-    return records, {"ledger": ledger, "extra": state_extra}
+    atom = feeds.documents(entries, ctx, {k: v[0] for k, v in records.items()},
+                           locators.get("service:wfs"))
+    atom_rules.check(atom, settings.schemas_dir)
+    return Built(records, {"ledger": ledger, "extra": state_extra}, atom)
 
 
 def pycsw_python(settings: Settings) -> Path:
@@ -223,7 +246,8 @@ def publish(settings: Settings) -> CatalogueReport:
     with release.locked(settings.data_dir, NAME):
         current = live(settings)
         previous = read_state(current)
-        records, new_state = build_records(settings, previous, now[:10])
+        built = build_records(settings, previous, now[:10])
+        records, new_state = built.records, built.state
         run_id = now.replace(":", "").replace("-", "")
         state: dict[str, Any] = {"ledger": new_state["ledger"], "records": {}}
         prev_records = previous.get("records", {})
@@ -246,6 +270,7 @@ def publish(settings: Settings) -> CatalogueReport:
             if sorted(ids) != sorted(report.records.values()):
                 raise PublicationError("the catalogue's repository does not hold every record")
             html.write_pages(stage / "html", stage / "records", settings)
+            feeds.write(stage / "atom", built.atom)
             (stage / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True),
                                               encoding="utf-8")
             report.removed = sorted(set(prev_records) - set(records))

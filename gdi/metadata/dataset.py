@@ -44,17 +44,24 @@ class DatasetEntry:
         return self.desc.metadata.inspire_relevant and not self.aggregate
 
 
-_FORMATS = {  # file suffix -> (format name, version, INSPIRE media type)
-    ".inspire.gml": ("GML", "3.2.1", "application/gml+xml"),
+FORMATS = {  # file suffix -> (format name, version, media type)
+    ".gml": ("GML", "3.2.1", "application/gml+xml"),
     ".gpkg": ("GeoPackage", "1.2", "application/geopackage+sqlite3"),
 }
 
 
-def _format(name: str) -> tuple[str, str, str]:
-    for suffix, fmt in _FORMATS.items():
+def file_format(name: str) -> tuple[str, str, str]:
+    """(format name, version, media type) of a download file."""
+    for suffix, fmt in FORMATS.items():
         if name.endswith(suffix):
             return fmt
     raise ValueError(f"no format known for {name}")
+
+
+def file_crs(name: str, storage_crs: str) -> str:
+    """The CRS of a download file, from its name (trees.4258.gpkg: EPSG:4258)."""
+    parts = name.split(".")
+    return f"EPSG:{parts[-2]}" if len(parts) > 2 and parts[-2].isdigit() else storage_crs
 
 
 def _keywords(ident: Element, entry: DatasetEntry, place: str) -> None:
@@ -200,13 +207,15 @@ def conformity_result(entry: DatasetEntry) -> tuple[bool | None, str]:
                   f"{inspire.get('gml', 'nicht erzeugt')}.")
 
 
-def dataset_record(entry: DatasetEntry, ctx: Context, links: list[tuple[str, str, str, Text,
-                                                                           str]]) -> Element:
+def dataset_record(entry: DatasetEntry, ctx: Context,
+                   links: list[tuple[str, str, str | None, Text, str]]) -> Element:
     """``links``: (url, protocol, name, description, function) of the transfer options."""
     desc = entry.desc
     root = iso.new_record(service=False)
     header(root, entry.file_identifier, ctx, "dataset")
-    _reference_system(root, 25832)
+    for code in dict.fromkeys(file_crs(f, desc.storage_crs) for f in entry.files) or [
+            desc.storage_crs]:
+        _reference_system(root, int(code.split(":")[-1]))
     ident = path(root, "gmd:identificationInfo/gmd:MD_DataIdentification")
     iso.citation(ident, "gmd:citation", Text(entry.title.de, entry.title.en),
                  [(entry.revised, "revision")], identifier=entry.identifier)
@@ -238,7 +247,7 @@ def dataset_record(entry: DatasetEntry, ctx: Context, links: list[tuple[str, str
     dist = path(root, "gmd:distributionInfo/gmd:MD_Distribution")
     seen = set()
     for name in entry.files:
-        fmt_name, version, media = _format(name)
+        fmt_name, version, media = file_format(name)
         if fmt_name in seen:
             continue
         seen.add(fmt_name)
@@ -246,8 +255,8 @@ def dataset_record(entry: DatasetEntry, ctx: Context, links: list[tuple[str, str
         iso.anchor(fmt, "gmd:name", f"{vocab.MEDIA_TYPES}/{media}", fmt_name)
         iso.text(fmt, "gmd:version", version)
     transfer = path(dist, "gmd:transferOptions/gmd:MD_DigitalTransferOptions")
-    for url, protocol, name, description, function in links:
-        iso.online(transfer, url, protocol, name, description, function)
+    for url, protocol, label, description, function in links:
+        iso.online(transfer, url, protocol, label, description, function)
     dq = path(root, "gmd:dataQualityInfo/gmd:DQ_DataQuality")
     iso.code(path(dq, "gmd:scope/gmd:DQ_Scope"), "gmd:level", "MD_ScopeCode", "dataset")
     if entry.inspire:

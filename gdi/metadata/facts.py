@@ -30,6 +30,7 @@ class CollectionFacts:
 @dataclass(frozen=True)
 class ReleaseFacts:
     release: str  # the release folder's name (its run)
+    folder: Path  # the release folder (its files are the downloads)
     published_on: str  # when the release went live (ISO date-time, UTC)
     report: dict[str, Any]  # the public view of the run report
     collections: dict[str, CollectionFacts]
@@ -66,6 +67,6 @@ def release_facts(live: Path, collections: dict[str, tuple[str, str | None]],
     report = json.loads((live / "report.json").read_text(encoding="utf-8"))
     finished = str(report.get("finished") or report.get("started") or "")
     return ReleaseFacts(
-        release=live.name, published_on=finished, report=report,
+        release=live.name, folder=live, published_on=finished, report=report,
         collections={name: collection_facts(live / file, storage_crs, field)
                      for name, (file, field) in collections.items()})

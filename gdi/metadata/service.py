@@ -77,6 +77,44 @@ def service_specs(ctx: Context) -> list[ServiceSpec]:
                         ("API definition", f"{base}/ogcapi/openapi")),
             serves=lambda d: True, inspire=False, keywords=("Downloaddienst", "OGC API")),
         ServiceSpec(
+            key="service:atom",
+            title=Text(f"Geodatendienste – {ctx.city_de} – Downloaddienst (INSPIRE Atom)",
+                       f"Geodata services – {ctx.city_en} – download service (INSPIRE Atom)"),
+            abstract=Text(f"INSPIRE-Downloaddienst mit vordefinierten Datensätzen (Atom-Feeds "
+                          f"mit OpenSearch) der {ctx.city_de}: INSPIRE-GML und GeoPackage "
+                          f"jeder Veröffentlichung in ETRS89/UTM32 und ETRS89 geographisch.",
+                          f"INSPIRE pre-defined dataset download service (Atom feeds with "
+                          f"OpenSearch) of the {ctx.city_en}: INSPIRE GML and GeoPackage of "
+                          f"every release in ETRS89/UTM32 and ETRS89 geographic."),
+            service_type="download", category="infoFeatureAccessService",
+            type_version="predefined ATOM", protocol="INSPIRE Atom",
+            locator=f"{base}/atom/service.xml",
+            operations=(("Download", f"{base}/atom/service.xml"),
+                        ("Describe Spatial Data Set", f"{base}/atom/search"),
+                        ("Get Spatial Data Set", f"{base}/atom/search"),
+                        ("Get Download Service Metadata", f"{base}/atom/opensearch.xml")),
+            serves=lambda d: bool(d.files), inspire=True,
+            keywords=("Downloaddienst", "Atom")),
+        ServiceSpec(
+            key="service:wfs",
+            title=Text(f"Geodatendienste – {ctx.city_de} – Downloaddienst (WFS)",
+                       f"Geodata services – {ctx.city_en} – download service (WFS)"),
+            abstract=Text(f"INSPIRE-Downloaddienst mit direktem Zugriff (WFS 2.0) auf die "
+                          f"öffentlichen Datensätze der {ctx.city_de}, im vereinfachten "
+                          f"öffentlichen Schema (GML 3.2, GeoJSON); die INSPIRE-GML liefert "
+                          f"der Atom-Downloaddienst.",
+                          f"INSPIRE direct access download service (WFS 2.0) of the public "
+                          f"datasets of the {ctx.city_en}, in the flat public schema (GML 3.2, "
+                          f"GeoJSON); the INSPIRE GML comes from the Atom download service."),
+            service_type="download", category="infoFeatureAccessService",
+            type_version="OGC:WFS 2.0.0", protocol="OGC:WFS",
+            locator=f"{base}/wfs?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities",
+            operations=tuple((op, f"{base}/wfs?") for op in (
+                "GetCapabilities", "DescribeFeatureType", "GetFeature", "ListStoredQueries",
+                "DescribeStoredQueries")),
+            serves=lambda d: d.wms_layer is not None, inspire=True,
+            keywords=("Downloaddienst", "WFS")),
+        ServiceSpec(
             key="service:csw",
             title=Text(f"Geodatendienste – {ctx.city_de} – Suchdienst (CSW)",
                        f"Geodata services – {ctx.city_en} – discovery service (CSW)"),

@@ -13,6 +13,8 @@ ISO_CODELISTS = "http://standards.iso.org/iso/19139/resources/gmxCodelists.xml"
 LANGUAGE_CODELIST = "http://www.loc.gov/standards/iso639-2/"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
 INSPIRE_REGISTRY = "http://inspire.ec.europa.eu"
+# the INSPIRE feature concept dictionary: one page per spatial object type
+FEATURE_CONCEPT = "https://inspire.ec.europa.eu/featureconcept/{}"
 
 
 class Theme(NamedTuple):

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import yaml
 
-from gdi.publish import logscrub, params, spatial
+from gdi.publish import goodpractice, logscrub, params, spatial
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -236,6 +236,8 @@ def create_app() -> WSGIApp:
         return APP.response_class(json.dumps(body), status=500, mimetype="application/json")
 
     APP.register_error_handler(Exception, internal_error)
+    with open(config_path, encoding="utf-8") as fh:
+        goodpractice.install(yaml.safe_load(fh))
 
     return Guard(APP, *_collections(config_path))
 

@@ -148,6 +148,8 @@ def _overview(name: str, title: I18n, gpkg: Path, table: str, grid_m: int,
                    classes)
     layer["minscaledenom"] = min_scale
     layer["metadata"]["gml_featureid"] = "cell_id"
+    # a drawing aid of the view service, not a dataset: the download services leave it out
+    layer["metadata"]["wfs_enable_request"] = "!*"
     return layer
 
 
@@ -159,18 +161,22 @@ def _store(desc: Descriptor, live: Path, internal: bool) -> str:
 
 
 def _metadata_url(layer: dict[str, Any], url: str | None) -> None:
-    """The layer's MetadataURL: its dataset's record in the catalogue (CSW GetRecordById)."""
+    """The layer's (and feature type's) MetadataURL: its dataset's record in the catalogue
+    (CSW GetRecordById)."""
     if url:
         layer["metadata"].update({"wms_metadataurl_href": url, "wms_metadataurl_format":
-                                  "text/xml", "wms_metadataurl_type": "ISO19115:2003"})
+                                  "text/xml", "wms_metadataurl_type": "ISO19115:2003",
+                                  "wfs_metadataurl_href": url, "wfs_metadataurl_format":
+                                  "text/xml", "wfs_metadataurl_type": "TC211"})
 
 
 def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
           metadata_url: str, *, internal: bool = False,
-          records: dict[str, str] | None = None,
+          records: dict[str, str] | None = None, wfs_record: str = "",
           templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] | None = None) -> str:
     """The mapfile; ``templates`` receives, per layer, its title, (field, label) pairs and
-    numeric fields; ``records``: collection -> URL of its metadata record."""
+    numeric fields; ``records``: collection -> URL of its metadata record; ``wfs_record``:
+    the WFS's own record (INSPIRE download service extended capabilities, scenario 1)."""
     city = settings.city
     records = records or {}
     templates = {} if templates is None else templates
@@ -259,8 +265,11 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
             # WFS 2.0 for GIS clients, on the same stores and with the same fields
             "wfs_title": f"Geodatendienste – {city.name.de} – WFS",
             "wfs_abstract": f"Vektordaten – {city.name.de} (WFS 2.0), öffentliche Attribute.",
-            "wfs_onlineresource": f"{base}/wms?", "wfs_srs": "EPSG:25832",
-            "wfs_enable_request": "*", "wfs_getfeature_formatlist": "gml3,geojson",
+            "wfs_onlineresource": f"{base}/{'wms' if internal else 'wfs'}?",
+            "wfs_srs": "EPSG:25832",
+            "wfs_enable_request": "*", "wfs_getfeature_formatlist": "gml32,gml3,geojson",
+            "wfs_compute_number_matched": "true", "wfs_languages": "ger,eng",
+            **_wfs_inspire(settings, datasets, wfs_record),
             "wms_onlineresource": f"{base}/wms?", "wms_srs": SRS,
             # GetStyles is MapServer's own extension: its schema is not an official one
             "wms_enable_request": "* !GetStyles", "wms_feature_info_mime_type": "text/html",
@@ -285,6 +294,24 @@ def build(settings: Settings, datasets: list[tuple[Descriptor, Path]],
         "layers": layers,
     }
     return str(mappyfile.dumps(doc))
+
+
+def _wfs_inspire(settings: Settings, datasets: list[tuple[Descriptor, Path]], record: str
+                 ) -> dict[str, str]:
+    """The WFS as an INSPIRE direct-access download service: extended capabilities scenario 1
+    (its record in the catalogue) with the spatial data set identifier of every dataset it
+    serves, the datasets' resource identifiers (namespace + collection) as in their records."""
+    if not record:
+        return {}
+    from gdi.metadata.catalogue import resource_id
+    from gdi.metadata.context import Context
+
+    ctx = Context.from_settings(settings)
+    codes = [resource_id(d.publication.collection, ctx) for d, _ in datasets]
+    return {"wfs_inspire_capabilities": "url", "wfs_inspire_metadataurl_href": record,
+            "wfs_inspire_metadataurl_format": "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
+            "wfs_inspire_dsid_code": ",".join(codes),
+            "wfs_inspire_dsid_ns": ",".join([ctx.namespace_base] * len(codes))}
 
 
 GFI_JSON = "gfi.json.tmpl"  # MapServer accepts templates by extension
@@ -347,8 +374,11 @@ def write(settings: Settings, datasets: list[tuple[Descriptor, Path]], folder: P
         if key.startswith("dataset:")}
     mapfile = folder / "wms.map"
     templates: dict[str, tuple[str, list[tuple[str, str]], set[str]]] = {}
+    wfs_record = "" if internal or "service:wfs" not in ids else ctx.record_url(
+        ids["service:wfs"])
     mapfile.write_text(build(settings, datasets, metadata_url, internal=internal,
-                             templates=templates, records=records), encoding="utf-8")
+                             templates=templates, records=records, wfs_record=wfs_record),
+                       encoding="utf-8")
     _write_templates(folder, templates)
     if not FONT.exists():
         raise ServiceError(f"the labels' font {FONT} is missing", hint="run scripts/setup.sh")

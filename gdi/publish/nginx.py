@@ -114,6 +114,50 @@ def _wms(ports: dict[str, Path]) -> str:
         }}"""
 
 
+def _wfs(ports: dict[str, Path]) -> str:
+    """The INSPIRE direct-access download service: MapServer's WFS 2.0 on its own path."""
+    if "wms" not in ports:
+        return "        location = /wfs { return 503; }"
+    return f"""        location = /wfs {{
+            limit_except GET {{ deny all; }}
+{_NO_REMOTE_STYLES}
+            if ($arg_service !~* "^WFS$") {{
+                return 400 "SERVICE=WFS is required\\n";
+            }}
+            include /etc/nginx/fastcgi_params;
+            fastcgi_pass backend_wms;
+        }}"""
+
+
+def _atom(settings: Settings, ports: dict[str, Path]) -> str:
+    """The pre-defined Atom download service: the feeds of the live catalogue as files, the
+    OpenSearch operations from their own process."""
+    atom = settings.data_dir / "catalogue" / "current" / "atom"
+    search = ("""        location ~ ^/atom/(describe|get|search)$ {
+            limit_except GET { deny all; }
+            proxy_pass http://backend_atom;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }""" if "atom" in ports else
+              "        location ~ ^/atom/(describe|get|search)$ { return 503; }")
+    return f"""        location = /atom {{ return 301 /atom/service.xml; }}
+        location = /atom/ {{ return 302 /atom/service.xml; }}
+        location = /atom/opensearch.xml {{
+            alias {atom}/opensearch.xml;
+            types {{ }}
+            default_type application/opensearchdescription+xml;
+            limit_except GET {{ deny all; }}
+        }}
+        location /atom/ {{
+            alias {atom}/;
+            types {{ application/atom+xml xml; }}
+            charset utf-8;
+            charset_types application/atom+xml;
+            limit_except GET {{ deny all; }}
+        }}
+{search}"""
+
+
 def _csw(settings: Settings, ports: dict[str, Path]) -> str:
     """The discovery service (pycsw) and the catalogue's HTML pages. GetRecords by POST (an
     ogc:Filter) is a read: the only POST anywhere, and pycsw's transactions are off."""
@@ -219,6 +263,8 @@ http {{
         }}
 {_internal(settings, run, ports)}
 {_wms(ports)}
+{_wfs(ports)}
+{_atom(settings, ports)}
 {_csw(settings, ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{

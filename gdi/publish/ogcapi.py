@@ -19,7 +19,9 @@ from gdi import crs
 from gdi.crs import crs84_extent
 from gdi.descriptor import Descriptor, I18n, all_descriptors, load_descriptor
 from gdi.errors import DescriptorError
+from gdi.metadata import vocab
 from gdi.publish import release
+from gdi.publish.downloads import describe
 from gdi.publish.store import Layer, open_layer
 from gdi.settings import Settings
 from gdi.yamlconf import read_yaml
@@ -28,14 +30,17 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 OUTPUT_CRS = (CRS84, EPSG.format(25832), EPSG.format(4258), EPSG.format(4326),
               EPSG.format(3857))
-def download_files(desc: Descriptor) -> list[str]:
-    """The only release files served as downloads (never internal/, reports, state)."""
+def download_files(desc: Descriptor, download_crs: tuple[str, ...] = ()) -> list[str]:
+    """The only release files served as downloads (never internal/, reports, state): each in
+    the storage CRS and in every other CRS of ``download_crs``."""
+    from gdi.publish.outputs import other_crs, variant_file
+
     names = [f"{desc.id}.gpkg"]
     if desc.inspire is not None:
         names.append(f"{desc.id}.inspire.gml")
     if desc.publication.aggregate is not None:
         names.append(f"{desc.publication.aggregate.collection}.gpkg")
-    return names
+    return names + [variant_file(n, c) for c in other_crs(desc, download_crs) for n in names]
 
 
 def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
@@ -103,6 +108,18 @@ def _record_links(collection: str, settings: Settings, records: dict[str, str]
     return out
 
 
+def _enclosures(desc: Descriptor, live: Path, names: list[str], settings: Settings,
+                title: I18n) -> list[dict[str, Any]]:
+    """``enclosure`` links to the pre-defined files of the live release (INSPIRE good
+    practice: bulk download, with type, length, hreflang and title)."""
+    out = []
+    for name in names:
+        f = describe(desc, live, name, settings.base_url, title)
+        out.append({"type": f.media_type, "rel": "enclosure", "hreflang": "de",
+                    "title": f.title_de, "href": f.url, "length": f.length})
+    return out
+
+
 def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: bool = False,
                 records: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """The collections of one dataset: its records and, if any, its aggregate. ``internal``:
@@ -119,13 +136,15 @@ def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: b
             desc, settings, name=pub.collection, file=file, title=pub.title,
             description=pub.description, keywords=list(pub.keywords),
             title_field=pub.title_field or "local_id", titles=titles, links=[], live=live)}
-    base = settings.base_url
-    links = [{
-        "type": "application/gml+xml", "rel": "enclosure", "hreflang": "de",
-        "title": f"INSPIRE GML ({desc.inspire.application_schema})",
-        "href": f"{base}/downloads/{desc.id}/{desc.id}.inspire.gml",
-        "length": (live / f"{desc.id}.inspire.gml").stat().st_size,
-    }] if desc.inspire is not None else []
+    files = [f for f in download_files(desc, settings.city.download_crs)
+             if (live / f).exists()]
+    links = _enclosures(desc, live, [f for f in files if f.startswith(f"{desc.id}.")],
+                        settings, pub.title)
+    if desc.inspire is not None:  # the INSPIRE spatial object type of the enclosed GML
+        links.append({"type": "text/html", "rel": "tag", "hreflang": "en",
+                      "title": f"INSPIRE feature concept {desc.inspire.feature_type} "
+                               "(of the INSPIRE GML download)",
+                      "href": vocab.FEATURE_CONCEPT.format(desc.inspire.feature_type)})
     links += _record_links(pub.collection, settings, records)
     titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
     out = {pub.collection: _resource(
@@ -139,7 +158,10 @@ def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: b
             title=agg.title, description=agg.description, keywords=list(pub.keywords),
             title_field="cell_id", titles={"cell_id": "Rasterzelle (INSPIRE)",
                                            "class": "Klasse", "count": "Anzahl"},
-            links=_record_links(agg.collection, settings, records), live=live)
+            links=_enclosures(desc, live, [f for f in files
+                                           if f.startswith(f"{agg.collection}.")],
+                              settings, agg.title)
+            + _record_links(agg.collection, settings, records), live=live)
     return out
 
 

@@ -97,6 +97,29 @@ def overview_table(desc: Descriptor) -> str:
     return f"{desc.publication.collection}_overview"
 
 
+def variant_file(name: str, code: str) -> str:
+    """A file's name in another CRS: trees.inspire.gml -> trees.inspire.4258.gml,
+    trees.gpkg -> trees.4258.gpkg."""
+    stem, _, suffix = name.rpartition(".")
+    return f"{stem}.{code.split(':')[-1]}.{suffix}"
+
+
+def other_crs(desc: Descriptor, download_crs: tuple[str, ...]) -> list[str]:
+    """The CRSs a dataset's files are offered in besides its storage CRS."""
+    return [c for c in download_crs if c != desc.storage_crs]
+
+
+def write_variant(src: Path, table: str, path: Path, code: str) -> None:
+    """A published GeoPackage in another CRS (a download variant of the same release)."""
+    frame = pyogrio.read_dataframe(src, layer=table)
+    if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+        frame = frame.to_crs(code)
+    write_gpkg(frame, path, table)
+    store.finalize(path, table, "local_id")
+    if pyogrio.read_info(path, layer=table)["features"] != len(frame):
+        raise PublicationError(f"{path.name}: the CRS variant lost features")
+
+
 def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
                  ) -> pd.DataFrame:
     """The public record: descriptor fields not marked internal, plus derived fields, typed.

@@ -4,6 +4,8 @@
     /ogcapi/          OGC API Features (pygeoapi under gunicorn, its own process)
     /downloads/<id>/  the public files of the live release (INSPIRE GML, GeoPackage)
     /wms              INSPIRE view service and WFS (MapServer, resident FastCGI processes)
+    /wfs              INSPIRE direct-access download service (the same MapServer, WFS 2.0)
+    /atom/            INSPIRE pre-defined download service: Atom feeds, OpenSearch
     /csw              INSPIRE discovery service (pycsw 2.6.2 in its own venv, CSW 2.0.2)
     /metadata/        the catalogue's records as HTML pages (German first)
 
@@ -122,7 +124,7 @@ class Services:
         for desc, _ in datasets:
             folder = downloads / desc.id
             folder.mkdir(parents=True)
-            for name in ogcapi.download_files(desc):
+            for name in ogcapi.download_files(desc, self.settings.city.download_crs):
                 (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
         write_codelists(run / "codelists", self.settings)
@@ -152,6 +154,8 @@ class Services:
             backends["csw"] = self._listen("csw", uid, gid)
             self._csw("csw", csw_config.write(self.settings, run / "csw",
                                               run / "logs" / "pycsw.log"))
+            backends["atom"] = self._listen("atom", uid, gid)
+            self._atom("atom")
         if (run / "internal").exists():  # configuration of the internal services
             seal(run / "internal")
             if os.geteuid() == 0:  # nginx's workers read the password file at each request
@@ -196,24 +200,36 @@ class Services:
                                  stop_signal=signal.SIGKILL,
                                  stdin=self.listening[name].fileno()))
 
-    def _ogcapi(self, name: str, cfg: Path, oas: Path) -> None:
+    def _gunicorn(self, name: str, command: list[str], app: str, env: dict[str, str],
+                  workers: int = 2, threads: int = 4) -> None:
+        """A WSGI application under gunicorn on the backend socket ``name`` (inherited)."""
         assert self.sup is not None
-        env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
-        gunicorn = Path(sys.executable).with_name("gunicorn")
         fd = self.listening[name].fileno()
         # SIGINT: gunicorn's quick shutdown (SIGTERM would wait for its graceful timeout)
-        self.sup.start(Child(name, [str(gunicorn), "--bind", f"fd://{fd}",
+        self.sup.start(Child(name, [*command, "--bind", f"fd://{fd}",
                                     "--no-control-socket", "--graceful-timeout", "1",
-                                    "--workers", "2", "--threads", "4",
+                                    "--workers", str(workers), "--threads", str(threads),
                                     "--worker-class", "gthread",
                                     "--timeout", str(self.settings.backend_timeout_s + 5),
                                     "--access-logfile", "-", "--error-logfile", "-",
                                     # paths only: query strings never reach a log
                                     "--access-logformat",
-                                    '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s',
-                                    "gdi.publish.app:application"],
+                                    '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s', app],
                              env, self.run_dir / "logs" / f"{name}.log",
                              stop_signal=signal.SIGINT, fds=(fd,)))
+
+    def _ogcapi(self, name: str, cfg: Path, oas: Path) -> None:
+        env = {**os.environ, "PYGEOAPI_CONFIG": str(cfg), "PYGEOAPI_OPENAPI": str(oas)}
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self._gunicorn(name, [str(gunicorn)], "gdi.publish.app:application", env)
+
+    def _atom(self, name: str) -> None:
+        """The Atom download service's OpenSearch operations (gdi.publish.atom.search)."""
+        index = self.settings.data_dir / catalogue.NAME / "current"
+        env = {**os.environ, "GDI_ATOM_INDEX": str(index / "atom-index.json")}
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self._gunicorn(name, [str(gunicorn)], "gdi.publish.atom.search:application", env,
+                       workers=1, threads=4)
 
     def _catalogue(self) -> None:
         """Publish the catalogue of what is live now (unchanged records stay byte-identical);
@@ -228,22 +244,12 @@ class Services:
 
     def _csw(self, name: str, cfg: Path) -> None:
         """pycsw under gunicorn, both from pycsw's own environment (.venv-pycsw)."""
-        assert self.sup is not None
         python = catalogue.pycsw_python(self.settings)
-        fd = self.listening[name].fileno()
         env = {**os.environ, "PYCSW_CONFIG": str(cfg), "PYTHONWARNINGS": "ignore"}
         env.pop("PYTHONPATH", None)
-        self.sup.start(Child(name, [str(python), "-m", "gunicorn", "--bind", f"fd://{fd}",
-                                    "--pythonpath", str(self.settings.project_dir),
-                                    "--no-control-socket", "--graceful-timeout", "1",
-                                    "--workers", "2", "--threads", "2",
-                                    "--worker-class", "gthread",
-                                    "--timeout", str(self.settings.backend_timeout_s + 5),
-                                    "--access-logfile", "-", "--error-logfile", "-",
-                                    "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s',
-                                    "gdi.publish.csw.backend:application"],
-                             env, self.run_dir / "logs" / f"{name}.log",
-                             stop_signal=signal.SIGINT, fds=(fd,)))
+        self._gunicorn(name, [str(python), "-m", "gunicorn", "--pythonpath",
+                              str(self.settings.project_dir)],
+                       "gdi.publish.csw.backend:application", env, threads=2)
 
     def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
         assert self.sup is not None
@@ -298,6 +304,9 @@ class Services:
         base = f"http://{self.settings.host}:{self.settings.port}"
         out = {"Startseite / home": f"{base}/", "OGC API Features": f"{base}/ogcapi/",
                "WMS 1.3.0 (INSPIRE)": f"{base}/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+               "WFS 2.0 (INSPIRE)":
+                   f"{base}/wfs?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities",
+               "Atom (INSPIRE)": f"{base}/atom/service.xml",
                "CSW 2.0.2 (INSPIRE)":
                    f"{base}/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetCapabilities",
                "Metadaten / metadata": f"{base}/metadata/"}
