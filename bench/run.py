@@ -60,13 +60,21 @@ def etl(n: int) -> dict[str, float]:
     o_wall, o_rss = measure(["ogr2ogr", "-f", "GPKG", str(baseline), str(shp), "-s_srs",
                              "EPSG:31467", "-t_srs", "EPSG:25832", "-nln", "trees"],
                             {"SHAPE_ENCODING": "CP1252"})
+    # the same outputs' count as far as ogr2ogr can go: a GeoPackage in each download CRS
+    second = OUT / "ogr2ogr.4258.gpkg"
+    second.unlink(missing_ok=True)
+    o2_wall, _ = measure(["ogr2ogr", "-f", "GPKG", str(second), str(shp), "-s_srs",
+                          "EPSG:31467", "-t_srs", "EPSG:4258", "-nln", "trees"],
+                         {"SHAPE_ENCODING": "CP1252"})
     print("gdi run trees ...", flush=True)
     g_wall, g_rss = measure([PY, "-m", "gdi.cli", "run", "trees", "-q"], env)
     report = json.loads((data / "reports" / "trees" / "latest.json").read_text())
     return {"trees": n, "published": report["published"], "rejected": report["rejected"],
             "inspire_members": report["inspire"]["members"], "ogr2ogr_s": o_wall,
             "ogr2ogr_rss_mib": o_rss, "gdi_s": g_wall, "gdi_rss_mib": g_rss,
-            "ratio": g_wall / o_wall, **{f"stage:{k}": v for k, v in report["timings"].items()}}
+            "ratio": g_wall / o_wall, "ogr2ogr_both_s": o_wall + o2_wall,
+            "ratio_both": g_wall / (o_wall + o2_wall),
+            **{f"stage:{k}": v for k, v in report["timings"].items()}}
 
 
 def cadastres(playgrounds: int, sites: int) -> dict[str, dict[str, float]]:
@@ -197,7 +205,8 @@ def main() -> None:
     e = etl(args.trees)
     print(f"ETL {e['trees']:,} trees: gdi {e['gdi_s']:.1f} s, peak {e['gdi_rss_mib']:.0f} MiB | "
           f"ogr2ogr {e['ogr2ogr_s']:.1f} s, peak {e['ogr2ogr_rss_mib']:.0f} MiB | "
-          f"ratio {e['ratio']:.2f}x (target <= 3x, <= 2048 MiB)")
+          f"ratio {e['ratio']:.2f}x (target <= 3x, <= 2048 MiB) | ogr2ogr in both download "
+          f"CRSs {e['ogr2ogr_both_s']:.1f} s, ratio {e['ratio_both']:.2f}x")
     print("OGC API items latency (median):")
     lat = latency(args.requests)
     print(f"Other cadastres at 10x ({args.playgrounds:,} playgrounds, {args.sites:,} sites):")
@@ -216,13 +225,20 @@ def _write(e: dict[str, float], lat: dict[str, dict[str, float]],
         "| | wall time | peak RSS |", "|---|---|---|",
         f"| `ogr2ogr` Shapefile -> GeoPackage | {e['ogr2ogr_s']:.1f} s | "
         f"{e['ogr2ogr_rss_mib']:.0f} MiB |",
-        f"| `gdi run trees` (read, clean, BETA2007, GeoPackage, INSPIRE GML, XSD) | "
+        f"| `gdi run trees` (read, clean, BETA2007, GeoPackage and INSPIRE GML each in "
+        f"EPSG:25832 and EPSG:4258, XSD) | "
         f"{e['gdi_s']:.1f} s | {e['gdi_rss_mib']:.0f} MiB |",
-        f"| ratio | **{e['ratio']:.2f}x** (target <= 3x) | target <= 2048 MiB |", "",
+        f"| ratio | **{e['ratio']:.2f}x** (target <= 3x) | target <= 2048 MiB |",
+        f"| `ogr2ogr` twice: a GeoPackage in EPSG:25832 and one in EPSG:4258 | "
+        f"{e['ogr2ogr_both_s']:.1f} s | |",
+        f"| ratio to the two | **{e['ratio_both']:.2f}x** | |", "",
         f"Published {int(e['published']):,}, rejected {int(e['rejected']):,}, INSPIRE members "
         f"{int(e['inspire_members']):,}. Peak RSS is that of the `gdi` process (`wait4`); the "
-        "XSD validator runs beside it as a second process following the GML file (a second "
-        "core), streaming with flat memory.", "",
+        "XSD validators run beside it as separate processes with flat memory: one follows the "
+        "EPSG:25832 GML while it is written (the second core), the other validates the "
+        "EPSG:4258 GML (written in the same pass) while the GeoPackages are written. "
+        "`ogr2ogr` writes one GeoPackage in one CRS; `gdi run` writes two GeoPackages and two "
+        "GML files (issue 12's download CRSs), so the ratio compares more work with less.", "",
         "Stages of `gdi run` (seconds, from the run report): " + ", ".join(
             f"{k.split(':', 1)[1]} {v:.1f}" for k, v in e.items() if k.startswith("stage:"))
         + ".", "",

@@ -155,13 +155,17 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 # by its own process while it is written
                 targets = [(gml_path, desc.storage_crs)] + [
                     (stage / outputs.variant_file(gml_path.name, c), c) for c in variants]
-                for path, _ in targets:
+                # the first file is validated while it is written (a second process
+                # following it on the second core); the others once written, while the
+                # GeoPackages are (so the core the writer needs is never shared)
+                validators.append(StreamValidator(
+                    settings.schemas_dir, gml.schema_imports(plans[0]), targets[0][0]))
+                _write_inspire(public, desc, plans, selection, targets, report, quiet)
+                validators[0].finish_input()
+                for path, _ in targets[1:]:
                     validators.append(StreamValidator(
                         settings.schemas_dir, gml.schema_imports(plans[0]), path))
-                for (path, code), validator in zip(targets, validators, strict=True):
-                    _write_inspire(public, desc, plans, selection, path, report, quiet,
-                                   code)
-                    validator.finish_input()
+                    validators[-1].finish_input()
                 report.outputs["inspire_gml"] = gml_path.name
                 for path, code in targets[1:]:
                     report.outputs[f"inspire_gml_{code.split(':')[-1]}"] = path.name
@@ -175,10 +179,10 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 internal = stage / "internal" / f"{desc.id}.gpkg"
                 outputs.write_internal_store(table, desc, internal)
                 report.outputs["internal_gpkg"] = f"internal/{internal.name}"
-            outputs.write_public_store(public, desc, gpkg_path)
-            for code in variants:  # the download variants of the public store
-                variant = stage / outputs.variant_file(gpkg_path.name, code)
-                outputs.write_variant(gpkg_path, desc.publication.collection, variant, code)
+            gpkg_variants = {c: stage / outputs.variant_file(gpkg_path.name, c)
+                             for c in variants}  # the download variants of the public store
+            outputs.write_public_store(public, desc, gpkg_path, gpkg_variants)
+            for code, variant in gpkg_variants.items():
                 report.outputs[f"gpkg_{code.split(':')[-1]}"] = variant.name
             if desc.publication.aggregate is not None:
                 name, rows, suppressed = outputs.write_aggregate(
@@ -188,7 +192,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                 for code in variants:
                     variant = stage / outputs.variant_file(name, code)
                     outputs.write_variant(stage / name, desc.publication.aggregate.collection,
-                                          variant, code)
+                                          variant, desc.storage_crs, code)
                     report.outputs[f"aggregate_gpkg_{code.split(':')[-1]}"] = variant.name
                 report.public.update({"aggregate_rows": rows, "aggregate_suppressed": suppressed})
             if desc.publication.view.overview_grid_m is not None:
@@ -301,8 +305,9 @@ def _no_member(desc: Descriptor, reasons: np.ndarray, report: RunReport) -> bool
 
 
 def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan | None],
-                   selection: tuple[np.ndarray, pd.DataFrame], path: Path, report: RunReport,
-                   quiet: bool, target_crs: str) -> None:
+                   selection: tuple[np.ndarray, pd.DataFrame], targets: list[tuple[Path, str]],
+                   report: RunReport, quiet: bool) -> None:
+    """The INSPIRE GML into every target (path, CRS) in one pass (gdi.inspire.gml)."""
     plan, dataset_plan = plans
     spec = desc.inspire
     assert spec is not None
@@ -324,12 +329,13 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
     # a subset of the whole table would copy every string column of a million records
     blocks.append(gml.Block(plan, table.data.loc[ok, ["local_id", "begin_lifespan"]],
                             values[ok], table.geometry[ok]))
-    bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML ({target_crs})", quiet)
-    with bar:  # validated while written, by a second process following the file
+    crs_list = ", ".join(code for _, code in targets)
+    bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML ({crs_list})", quiet)
+    with bar:  # validated while written, by one process per file following it
         members_written = gml.write_collection(
-            path, blocks, namespace=spec.namespace, gml_prefix=desc.id,
+            targets, blocks, namespace=spec.namespace, gml_prefix=desc.id,
             dataset_local_id=spec.dataset.local_id if spec.dataset else None, progress=bar,
-            storage_crs=desc.storage_crs, crs=target_crs)
+            storage_crs=desc.storage_crs)
     excluded = Counter(r for r in reasons if r is not None)
     report.inspire = {
         "application_schema": spec.application_schema,

@@ -4,13 +4,17 @@ Built with lxml and streamed (``etree.xmlfile``). For speed at a million feature
 element is built once per plan as a *template*: constant parts (assigned values, code list
 values, voids) exist once; for each record only the variable leaves are set (text, href, nil
 attributes), leaves absent for that record are detached, the geometry is rebuilt, and the
-member is serialised. This encoder owns its axis order: EPSG:25832 is easting, northing.
+member is serialised, once per CRS the file is offered in (the values are set once, the
+geometry per CRS: one pass writes every download CRS's file). This encoder owns its axis
+order: each CRS's authority order, so EPSG:25832 is easting, northing and EPSG:4258 latitude,
+longitude.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,10 +104,8 @@ class _Slot:
 
 
 class _Template:
-    def __init__(self, plan: Plan, namespace: str, dataset_gid: str | None,
-                 srs: Srs = Srs()) -> None:
+    def __init__(self, plan: Plan, namespace: str, dataset_gid: str | None) -> None:
         ft = plan.feature
-        self.srs = srs
         self.lists = plan.lists
         self.dataset_gid = dataset_gid
         self.member = etree.Element(f"{{{WFS}}}member", nsmap={
@@ -174,14 +176,12 @@ class _Template:
             out.append(texts_u[codes])  # code -1 (missing) picks the trailing None
         return out
 
-    def fill(self, i: int, cols: list[np.ndarray], local_id: str, gid: str, geom: Any,
-             pos: str | None) -> list[_Slot]:
-        """Set record ``i``'s values; return the slots detached for this record."""
+    def fill(self, i: int, cols: list[np.ndarray], local_id: str, gid: str) -> list[_Slot]:
+        """Set record ``i``'s values (not its geometry: :meth:`set_geometry`, once per CRS
+        written); return the slots detached for this record."""
         self.feature.set(_GID, gid)
         if self.local_id is not None:
             self.local_id.text = local_id
-        if self.geometry is not None:
-            self._set_geometry(geom, gid + ".g", pos)
         detached = []
         for slot, col in zip(self.slots, cols, strict=True):
             value = col[i]
@@ -221,15 +221,17 @@ class _Template:
         else:
             el.text = value
 
-    def _set_geometry(self, geom: Any, gid: str, pos: str | None) -> None:
-        assert self.geometry is not None
+    def set_geometry(self, geom: Any, gid: str, pos: str | None, srs: Srs) -> None:
+        if self.geometry is None:
+            return
         if pos is not None and self._point is not None and self._pos is not None:
-            self._point.set(_GID, gid)  # points: reuse the element, set id and position
+            self._point.set(_GID, gid)  # points: reuse the element, set id, CRS and position
+            self._point.set("srsName", srs.uri)
             self._pos.text = pos
             return
         for child in list(self.geometry):
             self.geometry.remove(child)
-        _geometry(self.geometry, geom, gid, self.srs)
+        _geometry(self.geometry, geom, gid, srs)
         point = self.geometry[0]
         is_point = point.tag == f"{{{GML}}}Point"
         self._point, self._pos = (point, point[0]) if is_point else (point, None)
@@ -266,19 +268,26 @@ class Block:
     geometry: np.ndarray
 
 
-def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_prefix: str,
-                     dataset_local_id: str | None = None, progress: Any = None,
-                     storage_crs: str = "EPSG:25832", crs: str | None = None) -> int:
-    """Write a WFS 2.0 FeatureCollection of the blocks' features; return the member count.
-    ``crs``: write in this CRS (default: the storage CRS), transformed here and in its
-    authority axis order."""
-    srs = Srs.of(crs) if crs is not None else Srs()
-    if crs is not None and crs != storage_crs:
-        from gdi import crs as crsmod
+def _in(crs: str, geometry: np.ndarray, storage_crs: str) -> np.ndarray:
+    """Geometries in ``crs``, in its authority axis order."""
+    if crs == storage_crs:
+        return geometry
+    from gdi import crs as crsmod
 
-        blocks = [dataclasses.replace(b, geometry=np.asarray(crsmod.transform_geometry(
-            b.geometry, storage_crs, crs, authority_order=True), dtype=object))
-            for b in blocks]
+    return np.asarray(crsmod.transform_geometry(geometry, storage_crs, crs,
+                                                authority_order=True), dtype=object)
+
+
+_CHUNK = 65536  # members whose positions are transformed and formatted at once (memory)
+
+
+def write_collection(targets: Sequence[tuple[Path, str]], blocks: list[Block], *,
+                     namespace: str, gml_prefix: str, dataset_local_id: str | None = None,
+                     progress: Any = None, storage_crs: str = "EPSG:25832") -> int:
+    """Write the blocks' features as a WFS 2.0 FeatureCollection into each target (path,
+    CRS) in one pass: a member's values are set once, its geometry once per CRS (transformed
+    here, in the CRS's authority axis order). Return the member count."""
+    srss = [Srs.of(code) for _, code in targets]
     n = sum(len(b.data) for b in blocks)
     first = blocks[-1].plan
     stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -289,18 +298,30 @@ def write_collection(path: Path, blocks: list[Block], *, namespace: str, gml_pre
              f"{{{XSI}}}schemaLocation": locations}
     dataset_gid = f"{gml_prefix}.{dataset_local_id}" if dataset_local_id else None
     done = 0
-    with path.open("wb") as fh, etree.xmlfile(fh, encoding="utf-8", buffered=True) as xf:
-        xf.write_declaration()
-        with xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap):
-            for block in blocks:
-                template = _Template(block.plan, namespace, dataset_gid, srs)
-                cols = template.columns(block.data, block.values)
-                local_ids = block.data["local_id"].tolist()
-                positions = _positions(block.geometry, srs.decimals)
-                for i, (lid, geom, pos) in enumerate(zip(local_ids, block.geometry, positions,
-                                                         strict=True)):
-                    detached = template.fill(i, cols, lid, f"{gml_prefix}.{lid}", geom, pos)
-                    xf.write(template.member)
+    with contextlib.ExitStack() as stack:
+        writers = []
+        for path, _ in targets:
+            fh = stack.enter_context(path.open("wb"))
+            xf = stack.enter_context(etree.xmlfile(fh, encoding="utf-8", buffered=True))
+            xf.write_declaration()
+            stack.enter_context(xf.element(f"{{{WFS}}}FeatureCollection", attrs, nsmap=nsmap))
+            writers.append(xf)
+        for block in blocks:
+            template = _Template(block.plan, namespace, dataset_gid)
+            cols = template.columns(block.data, block.values)
+            local_ids = block.data["local_id"].tolist()
+            for start in range(0, len(local_ids), _CHUNK):
+                part = block.geometry[start:start + _CHUNK]
+                outs = []
+                for (_, code), xf, srs in zip(targets, writers, srss, strict=True):
+                    geoms = _in(code, part, storage_crs)
+                    outs.append((xf, srs, geoms, _positions(geoms, srs.decimals)))
+                for j, lid in enumerate(local_ids[start:start + _CHUNK]):
+                    gid = f"{gml_prefix}.{lid}"
+                    detached = template.fill(start + j, cols, lid, gid)
+                    for xf, srs, geoms, positions in outs:
+                        template.set_geometry(geoms[j], gid + ".g", positions[j], srs)
+                        xf.write(template.member)
                     if detached or template.has_extras:
                         template.restore(detached)
                     done += 1

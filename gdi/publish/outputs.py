@@ -109,15 +109,29 @@ def other_crs(desc: Descriptor, download_crs: tuple[str, ...]) -> list[str]:
     return [c for c in download_crs if c != desc.storage_crs]
 
 
-def write_variant(src: Path, table: str, path: Path, code: str) -> None:
-    """A published GeoPackage in another CRS (a download variant of the same release)."""
+def in_crs(frame: gpd.GeoDataFrame, storage_crs: str, code: str) -> gpd.GeoDataFrame:
+    """The same records with their geometry in another CRS (gdi.crs: the one place that
+    transforms; x/y as GeoPackage stores them, longitude first for EPSG:4258)."""
+    from gdi import crs
+
+    moved = crs.transform_geometry(frame.geometry.to_numpy(), storage_crs, code,
+                                   authority_order=False)
+    return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name),
+                            geometry=np.asarray(moved, dtype=object),
+                            crs=code)
+
+
+def write_variant(src: Path, table: str, path: Path, storage_crs: str, code: str) -> None:
+    """A small published GeoPackage (the grid aggregate) in another CRS."""
     frame = pyogrio.read_dataframe(src, layer=table)
-    if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
-        frame = frame.to_crs(code)
+    _write_checked(in_crs(frame, storage_crs, code), path, table)
+
+
+def _write_checked(frame: pd.DataFrame, path: Path, table: str) -> None:
     write_gpkg(frame, path, table)
     store.finalize(path, table, "local_id")
     if pyogrio.read_info(path, layer=table)["features"] != len(frame):
-        raise PublicationError(f"{path.name}: the CRS variant lost features")
+        raise PublicationError(f"{path.name}: wrote {len(frame)} features, reads back fewer")
 
 
 def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
@@ -141,14 +155,22 @@ def public_frame(table: CleanTable, desc: Descriptor, *, internal: bool = False
     return gpd.GeoDataFrame(frame, geometry=list(table.geometry), crs=desc.storage_crs)
 
 
-def write_public_store(table: CleanTable, desc: Descriptor, path: Path) -> None:
+def write_public_store(table: CleanTable, desc: Descriptor, path: Path,
+                       variants: dict[str, Path] | None = None) -> None:
+    """The public store, and the same in each other download CRS (``variants``: CRS ->
+    path), written from the one public frame (never read back)."""
     frame = public_frame(table, desc)
-    write_gpkg(frame, path, desc.publication.collection)
-    store.finalize(path, desc.publication.collection, "local_id")
-    info = pyogrio.read_info(path, layer=desc.publication.collection)
-    if info["features"] != len(frame):
-        raise PublicationError(f"{path.name}: wrote {len(frame)} features, reads back "
-                               f"{info['features']}")
-    leaked = set(desc.internal_fields()) & set(info["fields"])
+    name = desc.publication.collection
+    _write_checked(frame, path, name)
+    leaked = set(desc.internal_fields()) & set(pyogrio.read_info(path, layer=name)["fields"])
     if leaked:
         raise PublicationError(f"{path.name}: internal fields in the public store: {leaked}")
+    stored = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else None
+    for code, variant in (variants or {}).items():
+        if isinstance(frame, gpd.GeoDataFrame):  # the geometry replaced in place: no copy
+            from gdi import crs
+
+            moved = crs.transform_geometry(stored, desc.storage_crs, code, authority_order=False)
+            frame.set_geometry(gpd.GeoSeries(np.asarray(moved, dtype=object),
+                                             index=frame.index, crs=code), inplace=True)
+            _write_checked(frame, variant, name)
