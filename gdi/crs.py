@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -160,3 +161,16 @@ def crs84_extent(extent: tuple[float, float, float, float], storage_crs: str) ->
     return [math.floor(float(lon.min()) * scale) / scale, math.floor(float(lat.min()) * scale)
             / scale, math.ceil(float(lon.max()) * scale) / scale,
             math.ceil(float(lat.max()) * scale) / scale]
+
+
+_EPSG = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG:[^:]*:)(\d+)$", re.I)
+
+
+def normalise_crs(value: str) -> str:
+    """A CRS as a client may name it (``EPSG:25832``, a URN, CRS84) -> its OGC URI."""
+    m = _EPSG.match(value.strip())
+    if m:
+        return f"http://www.opengis.net/def/crs/EPSG/0/{m.group(1)}"
+    if value.strip().upper() in {"CRS84", "OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84"}:
+        return "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    return value

@@ -150,7 +150,6 @@ def _links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str | None
                     entry.wms_layer, Text("Darstellungsdienst (WMS 1.3.0), Ebene "
                                           f"{entry.wms_layer}", "View service (WMS 1.3.0)"),
                     "information"))
-    if entry.wms_layer is not None:
         out.append((f"{base}/wfs?SERVICE=WFS&VERSION=2.0.0&REQUEST=GetCapabilities", "OGC:WFS",
                     None, Text("Downloaddienst mit Direktzugriff (WFS 2.0, öffentliches Schema)",
                                "Direct access download service (WFS 2.0, public schema)"),
@@ -176,7 +175,7 @@ def _serialise(root: Element, stamp: str) -> bytes:
     return data.replace(DATESTAMP.encode(), stamp.encode(), 1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Built:
     records: dict[str, tuple[str, Element]]  # key -> (fileIdentifier, record), checked
     state: dict[str, Any]  # the new ledger and the datasets' fingerprints
@@ -185,7 +184,6 @@ class Built:
 
 def build_records(settings: Settings, previous: dict[str, Any], today: str) -> Built:
     """Every record, checked; the new ledger; the Atom feeds of the same entries."""
-
     ctx = Context.from_settings(settings)
     ledger = {k: dict(v) for k, v in previous.get("ledger", {}).items()}
     prev_records = previous.get("records", {})

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import yaml
 
+from gdi.crs import normalise_crs
 from gdi.publish import goodpractice, logscrub, params, spatial
 
 Environ = dict[str, Any]
@@ -40,20 +41,10 @@ QUERYABLES = {"profile"}
 _ITEMS_PATH = re.compile(r"^/collections/([^/]+)/items/?$")
 _ITEM_PATH = re.compile(r"^/collections/([^/]+)/items/[^/]+$")
 _QUERYABLES_PATH = re.compile(r"^/collections/([^/]+)/(queryables|schema)/?$")
-_EPSG = re.compile(r"^(?:EPSG:|urn:ogc:def:crs:EPSG:[^:]*:)(\d+)$", re.I)
 LOG = logging.getLogger("gdi.ogcapi")
 _CRS_PARAMS = {"crs", "bbox-crs", "filter-crs"}
 _NOT_DATA = {"f", "lang", "limit", "offset", "crs", "bbox-crs", "filter-crs", "filter-lang",
              "skipGeometry", "resulttype", "profile"}
-
-
-def normalise_crs(value: str) -> str:
-    m = _EPSG.match(value.strip())
-    if m:
-        return f"http://www.opengis.net/def/crs/EPSG/0/{m.group(1)}"
-    if value.strip().upper() in {"CRS84", "OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84"}:
-        return "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-    return value
 
 
 def _refuses_all_languages(header: str) -> bool:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from gdi.publish.app import normalise_crs
+from gdi.crs import normalise_crs
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -71,7 +71,7 @@ def language(query: dict[str, list[str]], doc: dict[str, Any]) -> str:
     if not asked:
         return str(doc["languages"][0])
     if asked not in _LANG:
-        raise NotFound(f"language '{asked}' is not offered; use one of "
+        raise NotFound("this language is not offered; use one of "
                        + ", ".join(doc["languages"]))
     return _LANG[asked]
 
@@ -94,7 +94,7 @@ def get_file(query: dict[str, list[str]], doc: dict[str, Any]) -> str:
     fmt = _one(query, "format")
     media = _FORMATS.get(fmt) if fmt else None
     if fmt and media is None:
-        raise NotFound(f"format '{fmt}' is not offered (gml, gpkg)")
+        raise NotFound("this format is not offered (gml, gpkg)")
     files = [f for f in ds["files"] if (wanted_crs is None or f["crs"] == wanted_crs)
              and (media is None or f["type"] == media)]
     if not files:
@@ -145,7 +145,7 @@ def make_app(index_path: str) -> Callable[[Environ, StartResponse], Iterable[byt
                 raise NotFound("unknown operation: use describe, get or search")
         except NotFound as exc:
             return _reply(start_response, "404 Not Found", f"{exc}\n".encode(),
-                          "text/plain; charset=utf-8")
+                          "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
         except Exception:  # never a traceback to a client
             LOG.exception("atom search failed")
             return _reply(start_response, "500 Internal Server Error", b"internal error\n",
