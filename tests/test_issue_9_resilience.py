@@ -130,7 +130,9 @@ def test_a_killed_mapserv_is_replaced_while_the_pool_serves(own: Own) -> None:
 
 
 def test_killed_gunicorn_master_and_nginx_are_restarted(own: Own) -> None:
-    for name, path in (("ogcapi", "/ogcapi/collections"), ("front", "/")):
+    for name, path in (("ogcapi", "/ogcapi/collections"), ("atom", "/atom/search?q=trees"),
+                       ("csw", "/csw?SERVICE=CSW&VERSION=2.0.2&REQUEST=GetCapabilities"),
+                       ("front", "/")):
         before = own.pids()[name]
         os.kill(before, signal.SIGKILL)
         assert _wait_for(lambda n=name, b=before: own.pids().get(n) not in (None, b), 5), name
