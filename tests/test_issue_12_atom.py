@@ -254,13 +254,29 @@ def test_req_20_crs_categories_in_the_service_feed(server: Server) -> None:
 
 # --- dataset feeds (TG requirements 21-35) ------------------------------------------------
 
-def test_req_21_to_25_dataset_feed_title_id_rights_updated_author(server: Server) -> None:
-    for url, feed in _dataset_feeds(server).items():
+def test_req_21_dataset_feed_title(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
         assert _has_word(feed.findtext("a:title", None, NS))
-        assert feed.findtext("a:id", None, NS) == url and _get(url)[2] == _get(
-            feed.findtext("a:id", None, NS))[2]
+
+
+def test_req_22_dataset_feed_id_is_its_http_uri(server: Server) -> None:
+    for url, feed in _dataset_feeds(server).items():
+        ident = feed.findtext("a:id", None, NS)
+        assert ident == url and ident.startswith("http") and _get(ident)[2] == _get(url)[2]
+
+
+def test_req_23_dataset_feed_rights(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
         assert _has_word(feed.findtext("a:rights", None, NS))
+
+
+def test_req_24_dataset_feed_updated(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
         assert _valid_date(feed.findtext("a:updated", None, NS))
+
+
+def test_req_25_dataset_feed_author(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
         assert EMAIL.match(feed.findtext("a:author/a:email", "", NS))
         assert _has_word(feed.findtext("a:author/a:name", None, NS))
 
@@ -283,19 +299,24 @@ def test_req_26_29_every_file_link_resolves_with_its_length_and_type(server: Ser
     assert checked == 2 * 2 + 2 * 2 + 2 * 2 + 2 + 2  # GML+GPKG x 2 CRS for 3, GPKG x 2 for 2
 
 
-def test_req_27_35_an_entry_per_format_and_crs_with_its_category(server: Server) -> None:
-    service = _service(server)
-    for entry in service.findall("a:entry", NS):
+def test_req_27_an_entry_per_format_and_crs(server: Server) -> None:
+    for entry in _service(server).findall("a:entry", NS):
         feed = _xml(entry.find("a:link[@rel='alternate']", NS).get("href"))
-        combos = []
+        combos = [(item.find("a:link", NS).get("type"), item.find("a:category", NS).get("term"))
+                  for item in feed.findall("a:entry", NS)]
+        assert len(combos) == len(set(combos))
+        for term in entry.xpath("a:category/@term", namespaces=NS):  # every CRS offered
+            assert term in {c[1] for c in combos}
+        assert {c[0] for c in combos} >= {"application/geopackage+sqlite3"}
+
+
+def test_req_35_crs_category_in_every_dataset_feed_entry(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
         for item in feed.findall("a:entry", NS):
             cats = item.xpath("a:category[string-length(@term)>0 and string-length(@label)>0]",
                               namespaces=NS)
             assert len(cats) == 1
-            combos.append((item.find("a:link", NS).get("type"), cats[0].get("term")))
-        assert len(combos) == len(set(combos))
-        for term in entry.xpath("a:category/@term", namespaces=NS):  # every CRS offered
-            assert term in {c[1] for c in combos}
+            assert cats[0].get("term").startswith("http://www.opengis.net/def/crs/EPSG/0/")
 
 
 def test_req_28_spatial_object_type_links(server: Server) -> None:
@@ -327,11 +348,22 @@ def test_req_31_38_language_of_links_and_feeds(server: Server) -> None:
         assert link.endswith(".en.xml")
 
 
-def test_req_32_33_no_sectioned_entries(server: Server) -> None:
-    """Each dataset is one file per format and CRS: no ``section`` links (whose structure
-    would need describing)."""
+def test_req_32_multiple_files_only_as_sections(server: Server) -> None:
+    """Each dataset is one file per format and CRS: no entry has ``section`` links (a
+    section link would have to be one of several)."""
     for feed in _dataset_feeds(server).values():
-        assert not feed.xpath("//a:link[@rel='section']", namespaces=NS)
+        for item in feed.findall("a:entry", NS):
+            assert len(item.findall("a:link[@rel='section']", NS)) != 1
+
+
+def test_req_33_sectioned_entries_describe_their_structure(server: Server) -> None:
+    for feed in _dataset_feeds(server).values():
+        for item in feed.findall("a:entry", NS):
+            if item.findall("a:link[@rel='section']", NS):
+                assert item.find("a:content", NS) is not None or len(
+                    item.findall("a:link[@rel='alternate']", NS)) > 0
+            else:  # one file: the alternate link is the whole dataset in its format and CRS
+                assert len(item.findall("a:link[@rel='alternate']", NS)) == 1
 
 
 # --- OpenSearch (TG requirements 40-45) -------------------------------------------------
@@ -345,6 +377,18 @@ def _fill(template: str, values: dict[str, str]) -> str:
         return urllib.parse.quote(values.get(m.group(1).rstrip("?"), ""), safe="")
 
     return re.sub(r"\{([^}]+)\}", sub, template)
+
+
+def test_req_04_opensearch_description_conforms_to_opensearch_1_1(server: Server) -> None:
+    osd = _osd(server)
+    short = osd.findtext("os:ShortName", None, NS)
+    assert short and len(short) <= 16
+    assert 0 < len(osd.findtext("os:Description", "", NS)) <= 1024
+    for url in osd.findall("os:Url", NS):
+        assert url.get("type") and url.get("template", "").startswith("http")
+        assert url.get("rel", "results") in {"results", "self", "describedby", "collection",
+                                             "suggestions"}
+    assert osd.findall("os:Query[@role='example']", NS)
 
 
 def test_req_40_opensearch_self_url(server: Server) -> None:
@@ -383,28 +427,46 @@ def test_req_42_describe_spatial_data_set(server: Server) -> None:
                                         "unknown"})) == 404
 
 
-def test_req_43_44_get_spatial_data_set_for_every_example(server: Server) -> None:
+def _get_templates(osd: etree._Element) -> list[etree._Element]:
+    return list(osd.xpath(
+        "os:Url[@rel='results' and starts-with(@template,'http') and contains(@template,'crs') "
+        "and contains(@template,'spatial_dataset_identifier_code') and contains(@template,"
+        "'spatial_dataset_identifier_namespace') and contains(@template,'language')]",
+        namespaces=NS))
+
+
+def _ids_of(q: etree._Element, *names: str) -> dict[str, str]:
+    return {f"inspire_dls:{k}": q.get(f"{{{DLS}}}{k}") for k in names}
+
+
+def test_req_43_get_spatial_data_set_template(server: Server) -> None:
     osd = _osd(server)
-    gets = osd.xpath("os:Url[@rel='results' and starts-with(@template,'http') and "
-                     "contains(@template,'crs') and contains(@template,"
-                     "'spatial_dataset_identifier_code') and contains(@template,"
-                     "'spatial_dataset_identifier_namespace') and contains(@template,"
-                     "'language')]", namespaces=NS)
+    gets = _get_templates(osd)
     assert {u.get("type") for u in gets} == INSPIRE_MEDIA_TYPES
-    examples = osd.findall("os:Query[@role='example']", NS)
-    assert len(examples) == len(_service(server).findall("a:entry", NS))
-    first = examples[0]  # an INSPIRE dataset: every Get template answers it
+    first = osd.find("os:Query[@role='example']", NS)  # an INSPIRE dataset: every Get answers
     for url in gets:
-        values = {f"inspire_dls:{k}": first.get(f"{{{DLS}}}{k}") for k in (
-            "spatial_dataset_identifier_code", "spatial_dataset_identifier_namespace", "crs")}
+        values = _ids_of(first, "spatial_dataset_identifier_code",
+                         "spatial_dataset_identifier_namespace", "crs")
         status, headers, _ = _get(_fill(url.get("template"), {
             **values, "language": first.get("language")}))
         assert status == 200 and headers["Content-Type"].split(";")[0] == url.get("type")
+
+
+def test_req_44_an_example_query_per_dataset(server: Server) -> None:
+    osd = _osd(server)
+    examples = osd.findall("os:Query[@role='example']", NS)
+    service = _service(server)
+    assert {(q.get(f"{{{DLS}}}spatial_dataset_identifier_code"),
+             q.get(f"{{{DLS}}}spatial_dataset_identifier_namespace")) for q in examples} == {
+        (e.findtext("dls:spatial_dataset_identifier_code", None, NS),
+         e.findtext("dls:spatial_dataset_identifier_namespace", None, NS))
+        for e in service.findall("a:entry", NS)}
+    template = _get_templates(osd)[-1].get("template")  # GeoPackage: every dataset has one
     for q in examples:  # every dataset in its default CRS, and in EPSG:4258
+        assert q.get("language") == "de"
         for crs in (q.get(f"{{{DLS}}}crs"), "http://www.opengis.net/def/crs/EPSG/0/4258"):
-            values = {f"inspire_dls:{k}": q.get(f"{{{DLS}}}{k}") for k in (
-                "spatial_dataset_identifier_code", "spatial_dataset_identifier_namespace")}
-            template = gets[-1].get("template")  # GeoPackage: every dataset has one
+            values = _ids_of(q, "spatial_dataset_identifier_code",
+                             "spatial_dataset_identifier_namespace")
             url = _fill(template, {**values, "inspire_dls:crs": crs, "language": "de"})
             req = urllib.request.Request(url, method="HEAD")
             with urllib.request.urlopen(req, timeout=30) as resp:
