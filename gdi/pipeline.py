@@ -151,8 +151,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                     desc, selection[0], report):
                 plans = None  # an INSPIRE GML without members is never published
             if plans is not None and selection is not None:
-                # the GML in the storage CRS and in each other download CRS, each validated
-                # by its own process while it is written
+                # the GML in the storage CRS and in each other download CRS, in one pass
                 targets = [(gml_path, desc.storage_crs)] + [
                     (stage / outputs.variant_file(gml_path.name, c), c) for c in variants]
                 # the first file is validated while it is written (a second process
@@ -331,7 +330,7 @@ def _write_inspire(table: CleanTable, desc: Descriptor, plans: tuple[Plan, Plan 
                             values[ok], table.geometry[ok]))
     crs_list = ", ".join(code for _, code in targets)
     bar = _bar(int(ok.sum()), f"{desc.id}: INSPIRE GML ({crs_list})", quiet)
-    with bar:  # validated while written, by one process per file following it
+    with bar:  # the first file validated while written, by a process following it
         members_written = gml.write_collection(
             targets, blocks, namespace=spec.namespace, gml_prefix=desc.id,
             dataset_local_id=spec.dataset.local_id if spec.dataset else None, progress=bar,
