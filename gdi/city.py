@@ -50,6 +50,11 @@ class Catalogue(_Model):
     licence: Licence = Licence()
     # telephone of the contact, optional in ISO 19115
     phone: str | None = None
+    # GovData's id of who delivers the DCAT-AP.de catalogue (dcatde:contributorID, one IRI
+    # of http://dcat-ap.de/def/contributors); a city without its own id uses its state's
+    govdata_contributor: str = Field(
+        default="http://dcat-ap.de/def/contributors/landNiedersachsen",
+        pattern=r"^http://dcat-ap\.de/def/contributors/[A-Za-z0-9]+$")
 
 
 class City(_Model):

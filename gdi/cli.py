@@ -97,9 +97,12 @@ def run(settings: Settings, dataset: str | None, run_all: bool, report: Path | N
     if report:
         doc = reports[0] if len(reports) == 1 and not run_all else reports
         report.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    if done:  # something was published: its metadata follow
+    if done:  # something was published: its extracts and metadata follow
         from gdi.metadata.catalogue import publish
+        from gdi.publish import extracts
 
+        written = extracts.publish(settings)
+        click.echo(written.summary(), err=bool(written.failed))
         click.echo(publish(settings).summary())
     if failed:
         sys.exit(2)
@@ -114,6 +117,20 @@ def catalogue(settings: Settings) -> None:
     from gdi.metadata.catalogue import publish
 
     click.echo(publish(settings).summary())
+
+
+@main.command(name="extracts")
+@click.pass_obj
+@handled
+def extracts_cmd(settings: Settings) -> None:
+    """Write the open-data extracts of every live release that has none yet (CSV, GeoJSON,
+    GeoPackage, Shapefile, GeoParquet, FlatGeobuf, datapackage.json, checksums)."""
+    from gdi.publish import extracts
+
+    report = extracts.publish(settings)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(2)
 
 
 @main.command()

@@ -258,6 +258,9 @@ class MetadataSpec(Model):
     theme: str | None = None
     spatial_scope: Literal["local", "regional", "national", "european", "global"] = "local"
     opendata: bool = True  # the GovData keyword 'opendata' and the licence as JSON
+    # EU data themes of the DCAT-AP.de catalogue (publications.europa.eu data-theme codes)
+    data_themes: tuple[Literal["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR",
+                               "JUST", "REGI", "SOCI", "TECH", "TRAN"], ...] = ()
     # a date field whose earliest and latest value are the temporal extent
     temporal_field: str | None = None
     # why records are withheld from the public (INSPIRE Art. 13): required with public_rows

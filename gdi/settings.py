@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Namespace for INSPIRE identifiers (GDI-NI assigns the city's); default: the profile's
     id_namespace_base: str = ""
     keep_releases: int = 3
+    # versions of the open-data extracts that stay downloadable (the live one included)
+    extracts_keep: int = Field(default=5, ge=1, le=100)
     # resident MapServer FastCGI processes per WMS (public, internal): a crash or a slow
     # request of one never blocks the service
     wms_processes: int = Field(default=2, ge=1, le=32)

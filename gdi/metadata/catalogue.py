@@ -180,6 +180,7 @@ class Built:
     records: dict[str, tuple[str, Element]]  # key -> (fileIdentifier, record), checked
     state: dict[str, Any]  # the new ledger and the datasets' fingerprints
     atom: dict[str, bytes]  # the Atom download service's documents by file name
+    dcat: dict[str, bytes]  # the DCAT-AP.de catalogue (Turtle, RDF/XML) by file name
 
 
 def build_records(settings: Settings, previous: dict[str, Any], today: str) -> Built:
@@ -211,7 +212,32 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str) -> B
     atom = feeds.documents(entries, ctx, {k: v[0] for k, v in records.items()},
                            locators.get("service:wfs"))
     atom_rules.check(atom, settings.schemas_dir)
-    return Built(records, {"ledger": ledger, "extra": state_extra}, atom)
+    return Built(records, {"ledger": ledger, "extra": state_extra}, atom,
+                 _dcat(settings, ctx, entries, ledger))
+
+
+def _dcat(settings: Settings, ctx: Context, entries: list[DatasetEntry],
+          ledger: dict[str, Any]) -> dict[str, bytes]:
+    """The DCAT-AP.de catalogue of the open datasets, checked against GovData's shapes."""
+    from gdi.metadata import dcat, govdata
+    from gdi.publish import extracts
+
+    sets = []
+    for e in entries:
+        if not e.desc.metadata.opendata:
+            continue
+        live = release.current(extracts.root(settings), e.desc.id)
+        sets.append(dcat.DcatDataset(
+            e, str(ledger[e.key]["created"]), ctx.record_page(e.file_identifier),
+            dcat.extract_resources(live, e.collection),
+            f"{ctx.base_url}/extracts/{e.desc.id}/latest/"))
+    graph = dcat.catalogue(sets, ctx, settings.city.catalogue.govdata_contributor)
+    violations, _ = govdata.check(graph, settings.shared_dir, ctx.municipality_key)
+    if violations:
+        raise PublicationError("the DCAT-AP.de catalogue breaks GovData's rules: "
+                               + "; ".join(violations[:10]))
+    return {"catalog.ttl": graph.serialize(format="turtle", encoding="utf-8"),
+            "catalog.rdf": dcat.rdf_xml(graph)}
 
 
 def pycsw_python(settings: Settings) -> Path:
@@ -269,6 +295,9 @@ def publish(settings: Settings) -> CatalogueReport:
                 raise PublicationError("the catalogue's repository does not hold every record")
             html.write_pages(stage / "html", stage / "records", settings)
             feeds.write(stage / "atom", built.atom)
+            (stage / "dcat").mkdir()
+            for name, data in built.dcat.items():
+                (stage / "dcat" / name).write_bytes(data)
             (stage / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True),
                                               encoding="utf-8")
             report.removed = sorted(set(prev_records) - set(records))

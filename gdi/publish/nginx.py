@@ -158,6 +158,44 @@ def _atom(settings: Settings, ports: dict[str, Path]) -> str:
 {search}"""
 
 
+def _extracts(settings: Settings) -> str:
+    """The open-data extracts (gdi/publish/extracts): static files with their media types;
+    nginx answers Content-Length, ETag, Last-Modified and Range itself, and compresses the
+    text formats for clients that accept it. Lock files and partial builds are never
+    served."""
+    folder = settings.data_dir / "extracts"
+    return f"""        location ~ ^/extracts/(.*/)?\\. {{ return 404; }}
+        location /extracts/ {{
+            alias {folder}/;
+            limit_except GET {{ deny all; }}
+            types {{
+                text/csv csv; application/geo+json geojson; application/json json;
+                application/geopackage+sqlite3 gpkg; application/vnd.apache.parquet parquet;
+                application/flatgeobuf fgb; application/zip zip;
+            }}
+            default_type text/plain;
+            charset utf-8;
+            charset_types text/csv text/plain application/json application/geo+json;
+            gzip on;
+            gzip_types text/csv text/plain application/json application/geo+json;
+            gzip_min_length 1024;
+        }}"""
+
+
+def _dcat(settings: Settings) -> str:
+    """The DCAT-AP.de catalogue GovData harvests (Turtle, RDF/XML), from the live catalogue."""
+    folder = settings.data_dir / "catalogue" / "current" / "dcat"
+    return f"""        location /dcat/ {{
+            alias {folder}/;
+            limit_except GET {{ deny all; }}
+            types {{ text/turtle ttl; application/rdf+xml rdf; }}
+            charset utf-8;
+            charset_types text/turtle application/rdf+xml;
+            gzip on;
+            gzip_types text/turtle application/rdf+xml;
+        }}"""
+
+
 def _csw(settings: Settings, ports: dict[str, Path]) -> str:
     """The discovery service (pycsw) and the catalogue's HTML pages. GetRecords by POST (an
     ogc:Filter) is a read: the only POST anywhere, and pycsw's transactions are off."""
@@ -265,6 +303,8 @@ http {{
 {_wms(ports)}
 {_wfs(ports)}
 {_atom(settings, ports)}
+{_extracts(settings)}
+{_dcat(settings)}
 {_csw(settings, ports)}
         location = /ogcapi {{ return 301 /ogcapi/; }}
         location /ogcapi/ {{

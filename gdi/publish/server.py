@@ -7,6 +7,8 @@
     /wfs              INSPIRE direct-access download service (the same MapServer, WFS 2.0)
     /atom/            INSPIRE pre-defined download service: Atom feeds, OpenSearch
     /csw              INSPIRE discovery service (pycsw 2.6.2 in its own venv, CSW 2.0.2)
+    /extracts/<id>/   open-data extracts (CSV, GeoJSON, GeoPackage, Shapefile, GeoParquet,
+                      FlatGeobuf, datapackage.json), ``latest/`` and dated versions
     /metadata/        the catalogue's records as HTML pages (German first)
 
 nginx is the front: it serves static files itself, proxies to the application processes and
@@ -117,6 +119,7 @@ class Services:
         self.sockets.mkdir(mode=0o700)
         if os.geteuid() == 0:
             os.chown(self.sockets, uid, gid)
+        self._extracts()
         self._catalogue()
         cfg_path, oas_path, self.cfg = ogcapi.write_runtime(self.settings, run)
         datasets = ogcapi.published(self.settings)
@@ -230,6 +233,16 @@ class Services:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self._gunicorn(name, [str(gunicorn)], "gdi.publish.atom.search:application", env,
                        workers=1, threads=4)
+
+    def _extracts(self) -> None:
+        """Extracts of live releases that have none yet; a failure leaves the last ones
+        served and is reported."""
+        from gdi.publish import extracts
+
+        report = extracts.publish(self.settings)
+        for dataset, reason in sorted(report.failed.items()):
+            self.warnings.append(f"the extracts of {dataset} were not renewed, the last ones "
+                                 f"are served: {reason}")
 
     def _catalogue(self) -> None:
         """Publish the catalogue of what is live now (unchanged records stay byte-identical);

@@ -1,0 +1,211 @@
+"""Issue 13, part 1: open-data extracts in every common format, with a data dictionary,
+checksums and versions, read back by each format's standard reader."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import struct
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import frictionless
+import geopandas as gpd
+import pyarrow.parquet as pq
+import pyogrio
+import pytest
+
+from gdi.samples.sites import CANARY
+from tests.conftest import Published, Server, copy_tree, gdi, http_status
+
+COLLECTIONS = {  # dataset -> its collections
+    "trees": ["trees"], "playgrounds": ["playgrounds"],
+    "playground_equipment": ["playground_equipment"],
+    "contaminated_sites": ["contaminated_sites", "contaminated_sites_grid"]}
+SUFFIXES = ("csv", "geojson", "gpkg", "shp.zip", "parquet", "fgb")
+
+
+def _latest(data: Path, dataset: str) -> Path:
+    return (data / "extracts" / dataset / "latest").resolve()
+
+
+def _count(published: Published, collection: str) -> int:
+    reports = published.reports
+    if collection == "contaminated_sites":
+        return int(reports["contaminated_sites"]["public"]["records"])
+    if collection == "contaminated_sites_grid":
+        return int(reports["contaminated_sites"]["public"]["aggregate_rows"])
+    return int(reports[collection]["published"])
+
+
+def _public_fields(published: Published, dataset: str, collection: str) -> list[str]:
+    path = published.release(dataset) / f"{collection}.gpkg"
+    return list(pyogrio.read_info(path)["fields"])
+
+
+@pytest.mark.parametrize("dataset", sorted(COLLECTIONS))
+def test_every_extract_opens_with_the_published_count_and_public_fields(
+        published: Published, dataset: str, tmp_path: Path) -> None:
+    folder = _latest(published.data_dir, dataset)
+    assert folder.name == published.release(dataset).name  # the live release's version
+    for coll in COLLECTIONS[dataset]:
+        n, fields = _count(published, coll), _public_fields(published, dataset, coll)
+        for suffix in ("geojson", "gpkg", "fgb"):  # pyogrio / GDAL
+            path = folder / f"{coll}.{suffix}"
+            info = pyogrio.read_info(path)
+            assert info["features"] == n, path.name
+            assert list(info["fields"]) == fields, path.name
+            expected = "EPSG:4326" if suffix == "geojson" else "EPSG:25832"
+            assert info["crs"] == expected, path.name
+        with zipfile.ZipFile(folder / f"{coll}.shp.zip") as zf:
+            names = sorted(zf.namelist())
+            assert {Path(x).suffix for x in names} >= {".shp", ".shx", ".dbf", ".prj", ".cpg"}
+            zf.extractall(tmp_path / coll)
+            assert zf.read(f"{coll}.cpg").strip() == b"UTF-8"
+        shp = pyogrio.read_info(tmp_path / coll / f"{coll}.shp")
+        assert shp["features"] == n and all(len(f) <= 10 for f in shp["fields"])
+        package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+        schema = next(r["schema"] for r in package["resources"] if r["path"] == f"{coll}.csv")
+        short = {f["name"]: f["shapefile_name"] for f in schema["fields"]
+                 if "shapefile_name" in f}
+        assert list(shp["fields"]) == [short[f] for f in fields]  # as documented
+        frame = gpd.read_parquet(folder / f"{coll}.parquet")  # pyarrow + geopandas
+        assert len(frame) == n and [c for c in frame.columns if c not in ("geometry", "bbox")
+                                    ] == fields
+        geo = json.loads(pq.read_schema(folder / f"{coll}.parquet").metadata[b"geo"])
+        assert geo["version"] == "1.1.0" and geo["columns"]["geometry"]["covering"]
+        with (folder / f"{coll}.csv").open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == n
+        extra = ["longitude", "latitude"] if "longitude" in rows[0] else ["wkt"]
+        assert list(rows[0]) == fields + extra
+        if extra[0] == "longitude":
+            assert all(9.7 < float(r["longitude"]) < 10.2 and 51.9 < float(r["latitude"]) < 52.4
+                       for r in rows)
+
+
+@pytest.mark.parametrize("dataset", sorted(COLLECTIONS))
+def test_checksums_match_and_the_data_package_validates(published: Published,
+                                                         dataset: str) -> None:
+    folder = _latest(published.data_dir, dataset)
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    files = {r["path"] for r in package["resources"]}
+    assert files == {f"{c}.{s}" for c in COLLECTIONS[dataset] for s in SUFFIXES}
+    sums = dict(reversed(line.split("  ")) for line in
+                (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
+    for res in package["resources"]:
+        data = (folder / res["path"]).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        assert res["hash"] == f"sha256:{digest}" == f"sha256:{sums[res['path']]}"
+        assert res["bytes"] == len(data)
+    assert package["licenses"][0]["path"] == "https://www.govdata.de/dl-de/by-2-0"
+    assert "Stadt Hildesheim" in package["attribution"]
+    for res in package["resources"]:
+        if "schema" in res:  # German and English titles for every field
+            assert all(f["title"] and f["title_en"] for f in res["schema"]["fields"])
+    report = frictionless.validate(folder / "datapackage.json")
+    errors = [(t.name, e.message) for t in report.tasks for e in t.errors]
+    assert report.valid, errors[:5]
+
+
+def test_no_confidential_value_or_private_site_in_any_extract(published: Published) -> None:
+    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
+                                  "contaminated_sites.gpkg")
+    private = sorted(set(full[(full.kind != "Altablagerung")
+                              & ~full.municipal_land.astype(bool)].register_number))
+    internal = {"owner", "owner_address", "parcel", "location", "case_officer", "notes"}
+    folder = _latest(published.data_dir, "contaminated_sites")
+    for path in folder.iterdir():
+        data = path.read_bytes()
+        assert CANARY.encode() not in data, path.name
+        assert not [i for i in private if i.encode() in data], path.name
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    for res in package["resources"]:
+        if "schema" in res:
+            assert not internal & {f["name"] for f in res["schema"]["fields"]}
+    changes = (folder / "changes.csv").read_text(encoding="utf-8")
+    assert not [i for i in private if i in changes]
+
+
+def _patch_dbf_value(dbf: Path, field: str, record: int, value: str) -> None:
+    data = bytearray(dbf.read_bytes())
+    header_len, record_len = struct.unpack_from("<HH", data, 8)
+    offset, pos = 1, 32
+    while data[pos] != 0x0D:
+        name = data[pos:pos + 11].split(b"\0")[0].decode()
+        width = data[pos + 16]
+        if name == field:
+            start = header_len + record * record_len + offset
+            data[start:start + width] = value.encode().rjust(width)
+            dbf.write_bytes(bytes(data))
+            return
+        offset += width
+        pos += 32
+    raise AssertionError(f"no field {field}")
+
+
+def test_versions_latest_changes_and_retention(published: Published,
+                                                tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    data = copy_tree(published.data_dir, tmp_path_factory.mktemp("extracts") / "data")
+    env = {"GDI_EXTRACTS_KEEP": "2"}
+    first = _latest(data, "trees").name
+    # one tree changes: a new version, exactly that tree in its change summary
+    _patch_dbf_value(data / "sources" / "trees" / "baumkataster.dbf", "BAUMHOEHE", 5, "23.5")
+    gdi("run", "trees", "-q", data_dir=data, env=env)
+    second = _latest(data, "trees")
+    assert second.name != first and (second.parent / first).is_dir()
+    package = json.loads((second / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["changes"] == {"added": 0, "changed": 1, "removed": 0, "first_version": 0}
+    rows = list(csv.DictReader(io.StringIO((second / "changes.csv").read_text("utf-8"))))
+    assert len(rows) == 1 and rows[0]["change"] == "changed"
+    # a failed run: the extracts stay as they were
+    dbf = data / "sources" / "trees" / "baumkataster.dbf"
+    good = dbf.read_bytes()
+    dbf.write_bytes(good[:-5000])
+    assert gdi("run", "trees", "-q", data_dir=data, env=env, check=False).returncode == 2
+    assert _latest(data, "trees") == second
+    dbf.write_bytes(good)
+    # a third version: only the last two stay
+    gdi("run", "trees", "-q", data_dir=data, env=env)
+    kept = sorted(p.name for p in (data / "extracts" / "trees" / "releases").iterdir()
+                  if not p.name.startswith("."))
+    assert len(kept) == 2 and first not in kept and second.name in kept
+    # the grid aggregate of withheld sites is in the live version only
+    gdi("run", "contaminated_sites", "-q", data_dir=data, env=env)
+    versions = sorted((data / "extracts" / "contaminated_sites" / "releases").iterdir())
+    live = _latest(data, "contaminated_sites")
+    assert len(versions) == 2
+    for version in versions:
+        grid = list(version.glob("contaminated_sites_grid.*"))
+        doc = json.loads((version / "datapackage.json").read_text(encoding="utf-8"))
+        listed = [r["path"] for r in doc["resources"] if r["path"].startswith("contam"
+                                                                             "inated_sites_grid")]
+        sums = (version / "SHA256SUMS").read_text(encoding="utf-8")
+        if version == live:
+            assert len(grid) == 6 and len(listed) == 6 and "grid" in sums
+        else:
+            assert grid == [] and listed == [] and "grid" not in sums
+
+
+def test_extracts_are_served_with_length_etag_range_and_compression(server: Server) -> None:
+    url = f"{server.base}/extracts/trees/latest/trees.csv"
+    req = urllib.request.Request(url, method="HEAD")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.headers["Content-Type"].startswith("text/csv")
+        assert int(resp.headers["Content-Length"]) > 0
+        assert resp.headers["ETag"] and resp.headers["Last-Modified"]
+        assert resp.headers["Accept-Ranges"] == "bytes"
+    req = urllib.request.Request(url, headers={"Range": "bytes=0-9"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 206 and resp.read() == b"local_id,t"
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.headers["Content-Encoding"] == "gzip"
+    version = _latest(server.data_dir, "trees").name
+    assert http_status(f"{server.base}/extracts/trees/releases/{version}/trees.fgb") == 200
+    for hidden in ("/extracts/trees/.lock", "/extracts/trees/", "/extracts/"):
+        assert http_status(f"{server.base}{hidden}") in (403, 404), hidden
+    assert http_status(url, method="POST") in (403, 405)
