@@ -23,6 +23,12 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v spawn-fcgi >/dev/null 2>&1 || need+=(spawn-fcgi)
 # the font of the map labels
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# the web libraries the service serves itself (portal/package.json) come from the npm registry
+command -v npm >/dev/null 2>&1 || need+=(npm)
+# the citizens' browser for the accessibility and request-origin tests
+if [ $with_tests -eq 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 if [ $with_bench -eq 1 ]; then
   ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1 || need+=(libsqlite3-mod-spatialite)
 fi
@@ -70,6 +76,12 @@ extra=""
 [ $with_tests -eq 1 ] && extra="[test]"
 .venv/bin/python -m pip install -q -e ".${extra}" 2>&1 | grep -vE "^WARNING: Location" || true
 .venv/bin/python -c "import gdi, pygeoapi, pyogrio" || { echo "setup: install failed" >&2; exit 1; }
+
+# --- web assets (no page of the service requests another host): pinned by portal/package-lock.json ---
+npm_flags=(--no-audit --no-fund --loglevel=error)
+[ $with_tests -eq 1 ] || npm_flags+=(--omit=dev)
+(cd portal && SCARF_ANALYTICS=false npm ci "${npm_flags[@]}" >/dev/null) \
+  || { echo "setup: npm ci in portal/ failed" >&2; exit 1; }
 
 # --- the Discovery Service (pycsw 2.6.2) in its own environment: it pins SQLAlchemy < 2 ---
 if [ ! -x .venv-pycsw/bin/python ]; then

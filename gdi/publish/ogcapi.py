@@ -250,10 +250,18 @@ def only_implemented(doc: dict[str, Any]) -> dict[str, Any]:
 def write_runtime(settings: Settings, folder: Path, *, internal: bool = False
                   ) -> tuple[Path, Path, dict[str, Any]]:
     """Write the runtime pygeoapi config and OpenAPI document; return their paths."""
+    import pygeoapi
     from pygeoapi.openapi import get_oas
+
+    from gdi.publish import assets
 
     folder.mkdir(parents=True, exist_ok=True)
     cfg = render(settings, internal=internal)
+    # pygeoapi's HTML with every library from this origin (gdi.publish.assets)
+    templates = folder / "templates"
+    assets.write_templates(Path(pygeoapi.__file__).parent / "templates", templates,
+                           settings.base_url)
+    cfg["server"]["templates"] = {"path": str(templates)}
     cfg_path = folder / "pygeoapi.yml"
     cfg_path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")

@@ -43,7 +43,7 @@ from gdi.errors import GdiError, ServiceError
 from gdi.locks import exclusive
 from gdi.metadata import catalogue
 from gdi.private import seal
-from gdi.publish import mapfile, ogcapi
+from gdi.publish import assets, mapfile, ogcapi
 from gdi.publish.csw import config as csw_config
 from gdi.publish.frontpage import write_codelists, write_frontpage
 from gdi.publish.nginx import nginx_conf, worker_identity, write_htpasswd
@@ -130,6 +130,7 @@ class Services:
             for name in ogcapi.download_files(desc, self.settings.city.download_crs):
                 (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
         write_frontpage(run / "static", datasets, self.settings)
+        assets.copy_vendor(self.settings.project_dir / "portal" / "node_modules", run / "static")
         write_codelists(run / "codelists", self.settings)
         backends = {"ogcapi": self._listen("ogcapi", uid, gid)}
         self._ogcapi("ogcapi", cfg_path, oas_path)

@@ -1,0 +1,103 @@
+"""Web assets from the service's own origin: no page of the service requests another host.
+
+pygeoapi's HTML templates load Bootstrap, Leaflet, its plugins and Swagger UI from public
+CDNs (unpkg, cdnjs). Every visit would hand the visitor's address to those hosts, and pages
+break where the city's network blocks them. So:
+
+- the libraries are installed from the npm registry (``portal/package.json``, pinned to the
+  versions pygeoapi's templates name; ``scripts/setup.sh`` runs ``npm ci``) and copied to
+  ``<run>/static/vendor/`` at ``gdi serve`` start (nginx serves ``/static/``);
+- pygeoapi's own templates are rewritten at start into ``<run>/.../templates/`` (its custom
+  template path, looked up before its own), every CDN URL replaced by the local copy; a CDN
+  URL without a local copy points at an empty local file (a library our collections never
+  use, e.g. the OGC API Maps overlay), so nothing ever leaves the origin; Swagger UI's
+  validator badge (a request to validator.swagger.io) is switched off.
+
+The templates are generated from the installed pygeoapi, so they follow its version; nothing
+of pygeoapi is copied into this repository.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from gdi.errors import ServiceError
+
+_CDN = re.compile(r"https://(?:unpkg\.com|cdnjs\.cloudflare\.com|cdn\.jsdelivr\.net)/[^\"'\s)]+")
+# CDN URL (version removed) -> file under portal/node_modules
+LOCAL = {
+    "bootstrap/dist/css/bootstrap.min.css": "bootstrap/dist/css/bootstrap.min.css",
+    "ajax/libs/html5shiv/html5shiv.js": "html5shiv/dist/html5shiv.js",
+    "leaflet/dist/leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet/dist/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.markercluster/dist/MarkerCluster.css":
+        "leaflet.markercluster/dist/MarkerCluster.css",
+    "leaflet.markercluster/dist/MarkerCluster.Default.css":
+        "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "leaflet.markercluster/dist/leaflet.markercluster-src.js":
+        "leaflet.markercluster/dist/leaflet.markercluster-src.js",
+    "leaflet-draw/dist/leaflet.draw.css": "leaflet-draw/dist/leaflet.draw.css",
+    "leaflet-draw/dist/leaflet.draw.js": "leaflet-draw/dist/leaflet.draw.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui-standalone-preset.js":
+        "swagger-ui-dist/swagger-ui-standalone-preset.js",
+    "swagger-ui-dist/favicon-32x32.png": "swagger-ui-dist/favicon-32x32.png",
+    "swagger-ui-dist/favicon-16x16.png": "swagger-ui-dist/favicon-16x16.png",
+}
+FOLDERS = ("leaflet/dist/images", "leaflet-draw/dist/images")  # images the CSS refers to
+
+
+def _key(url: str) -> str:
+    """'https://unpkg.com/leaflet@1.3.1/dist/leaflet.js' -> 'leaflet/dist/leaflet.js'."""
+    path = url.split("/", 3)[3]
+    return re.sub(r"@[^/]+", "", re.sub(r"/\d+(\.\d+)+/", "/", path))
+
+
+def copy_vendor(node_modules: Path, static: Path) -> None:
+    """The libraries into ``<static>/vendor/`` (and an empty file for the missing ones)."""
+    if not node_modules.is_dir():
+        raise ServiceError(f"the web assets are missing ({node_modules})",
+                           hint="run scripts/setup.sh (it runs npm ci in portal/)")
+    vendor = static / "vendor"
+    for rel in [*LOCAL.values(), *FOLDERS]:
+        src, dst = node_modules / rel, vendor / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        elif src.exists():
+            shutil.copy2(src, dst)
+        else:
+            raise ServiceError(f"web asset {rel} is missing", hint="run scripts/setup.sh")
+    (vendor / "absent").mkdir(parents=True, exist_ok=True)
+    (vendor / "absent" / "empty.js").write_text("/* not served here */\n", encoding="utf-8")
+    (vendor / "absent" / "empty.css").write_text("/* not served here */\n", encoding="utf-8")
+
+
+def local_url(url: str, base: str) -> str:
+    rel = LOCAL.get(_key(url))
+    if rel is not None:
+        return f"{base}/static/vendor/{rel}"
+    return f"{base}/static/vendor/absent/empty.{'css' if url.endswith('.css') else 'js'}"
+
+
+def write_templates(pygeoapi_templates: Path, target: Path, base: str) -> list[str]:
+    """pygeoapi's templates with every CDN URL made local, into ``target``; returns the CDN
+    URLs that had no local copy (pointed at an empty file)."""
+    missing: set[str] = set()
+    for src in pygeoapi_templates.rglob("*.html"):
+        text = src.read_text(encoding="utf-8")
+        urls = set(_CDN.findall(text))
+        if not urls and "SwaggerUIBundle" not in text:
+            continue
+        for url in sorted(urls, key=len, reverse=True):
+            if _key(url) not in LOCAL:
+                missing.add(url)
+            text = text.replace(url, local_url(url, base))
+        text = text.replace("dom_id: '#swagger-ui',", "dom_id: '#swagger-ui', validatorUrl: null,")
+        dst = target / src.relative_to(pygeoapi_templates)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(text, encoding="utf-8")
+    return sorted(missing)
