@@ -146,6 +146,18 @@ def _updated(dates: Sequence[str]) -> str:
     return max(timestamp(d) for d in dates)
 
 
+def _self_and_languages(feed: etree._Element, stem: str, lang: str) -> None:
+    """The feed's ``self`` link and an ``alternate`` link to each other language's version
+    (``<stem>.xml`` German, ``<stem>.en.xml`` English)."""
+    _link(feed, f"{stem}{suffix(lang)}.xml", "self", FEED_TYPE, hreflang=lang,
+          title="Dieses Dokument" if lang == "de" else "This document")
+    for other in LANGUAGES:
+        if other != lang:
+            _link(feed, f"{stem}{suffix(other)}.xml", "alternate", FEED_TYPE, hreflang=other,
+                  title="This document in English" if other == "en"
+                  else "Dieses Dokument auf Deutsch")
+
+
 def suffix(lang: str) -> str:
     return "" if lang == LANGUAGES[0] else f".{lang}"
 
@@ -166,13 +178,7 @@ def service_feed(sets: Sequence[FeedDataset], ctx: Context, service_record: str,
     _link(feed, service_record, "describedby", "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
           title="Metadaten des Dienstes (ISO 19139)" if de else "Service metadata (ISO 19139)",
           hreflang="de")
-    _link(feed, f"{base}/service{suffix(lang)}.xml", "self", FEED_TYPE, hreflang=lang,
-          title="Dieses Dokument" if de else "This document")
-    for other in LANGUAGES:
-        if other != lang:
-            _link(feed, f"{base}/service{suffix(other)}.xml", "alternate", FEED_TYPE,
-                  hreflang=other, title="This document in English" if other == "en"
-                  else "Dieses Dokument auf Deutsch")
+    _self_and_languages(feed, f"{base}/service", lang)
     _link(feed, f"{base}/opensearch.xml", "search", OSD_TYPE, hreflang=lang,
           title="OpenSearch-Beschreibung des Dienstes" if de
           else "OpenSearch description of the service")
@@ -211,13 +217,7 @@ def dataset_feed(ds: FeedDataset, ctx: Context, lang: str) -> etree._Element:
     feed = _feed(lang)
     sub(feed, "title", f"{title} – Downloads")
     sub(feed, "subtitle", summary)
-    _link(feed, f"{base}/{ds.collection}{suffix(lang)}.xml", "self", FEED_TYPE, hreflang=lang,
-          title="Dieses Dokument" if de else "This document")
-    for other in LANGUAGES:
-        if other != lang:
-            _link(feed, f"{base}/{ds.collection}{suffix(other)}.xml", "alternate", FEED_TYPE,
-                  hreflang=other, title="This document in English" if other == "en"
-                  else "Dieses Dokument auf Deutsch")
+    _self_and_languages(feed, f"{base}/{ds.collection}", lang)
     _link(feed, f"{base}/service{suffix(lang)}.xml", "up", FEED_TYPE, hreflang=lang,
           title="Downloaddienst (Service-Feed)" if de else "Download service feed")
     _link(feed, ds.record, "describedby", CSW_TYPE, hreflang="de",
