@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -178,3 +179,21 @@ def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, symlinks=True,
                     ignore=shutil.ignore_patterns("*.sock", "serve.lock"))
     return dst
+
+
+def patch_dbf_value(dbf: Path, field: str, record: int, value: str) -> None:
+    """Write ``value`` into one field of one record of a DBF in place (fixed-width bytes)."""
+    data = bytearray(dbf.read_bytes())
+    header_len, record_len = struct.unpack_from("<HH", data, 8)
+    offset, pos = 1, 32
+    while data[pos] != 0x0D:
+        name = data[pos:pos + 11].split(b"\0")[0].decode("ascii")
+        width = data[pos + 16]
+        if name == field:
+            start = header_len + record * record_len + offset
+            data[start:start + width] = value.encode("ascii").rjust(width)[:width]
+            dbf.write_bytes(bytes(data))
+            return
+        offset += width
+        pos += 32
+    raise KeyError(field)

@@ -9,7 +9,6 @@ summary and fetches each full record with GetRecordById: exactly GeoNetwork's CS
 from __future__ import annotations
 
 import shutil
-import struct
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.conftest import (
     gdi,
     http_body,
     http_status,
+    patch_dbf_value,
     serve,
 )
 
@@ -292,24 +292,6 @@ def test_no_confidential_value_in_the_catalogue(published: Published, server: Se
 
 # --- the lifecycle GDI-NI's harvester relies on --------------------------------------------
 
-def _patch_dbf_value(dbf: Path, field: str, record: int, value: str) -> None:
-    """Write ``value`` into one field of one record of a DBF in place (fixed-width bytes)."""
-    data = bytearray(dbf.read_bytes())
-    header_len, record_len = struct.unpack_from("<HH", data, 8)
-    offset, pos = 1, 32
-    while data[pos] != 0x0D:
-        name = data[pos:pos + 11].split(b"\0")[0].decode("ascii")
-        width = data[pos + 16]
-        if name == field:
-            start = header_len + record * record_len + offset
-            data[start:start + width] = value.encode("ascii").rjust(width)[:width]
-            dbf.write_bytes(bytes(data))
-            return
-        offset += width
-        pos += 32
-    raise KeyError(field)
-
-
 @pytest.fixture
 def lifecycle(published: Published, tmp_path: Path):  # type: ignore[no-untyped-def]
     data = copy_tree(published.data_dir, tmp_path / "data")
@@ -331,7 +313,7 @@ def test_harvest_sees_exactly_what_changed(lifecycle) -> None:  # type: ignore[n
     gdi("run", "--all", "-q", data_dir=data, env=env)
     assert harvest(base) == first
     # one tree changes: exactly its dataset's record is newer
-    _patch_dbf_value(data / "sources" / "trees" / "baumkataster.dbf", "BAUMHOEHE", 5, "23.5")
+    patch_dbf_value(data / "sources" / "trees" / "baumkataster.dbf", "BAUMHOEHE", 5, "23.5")
     gdi("run", "trees", "-q", data_dir=data, env=env)
     second = harvest(base)
     newer = {i for i in first if second[i][0] > first[i][0]}

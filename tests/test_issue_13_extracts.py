@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import struct
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -19,7 +18,7 @@ import pyogrio
 import pytest
 
 from gdi.samples.sites import CANARY
-from tests.conftest import Published, Server, copy_tree, gdi, http_status
+from tests.conftest import Published, Server, copy_tree, gdi, http_status, patch_dbf_value
 
 COLLECTIONS = {  # dataset -> its collections
     "trees": ["trees"], "playgrounds": ["playgrounds"],
@@ -130,30 +129,13 @@ def test_no_confidential_value_or_private_site_in_any_extract(published: Publish
     assert not [i for i in private if i in changes]
 
 
-def _patch_dbf_value(dbf: Path, field: str, record: int, value: str) -> None:
-    data = bytearray(dbf.read_bytes())
-    header_len, record_len = struct.unpack_from("<HH", data, 8)
-    offset, pos = 1, 32
-    while data[pos] != 0x0D:
-        name = data[pos:pos + 11].split(b"\0")[0].decode()
-        width = data[pos + 16]
-        if name == field:
-            start = header_len + record * record_len + offset
-            data[start:start + width] = value.encode().rjust(width)
-            dbf.write_bytes(bytes(data))
-            return
-        offset += width
-        pos += 32
-    raise AssertionError(f"no field {field}")
-
-
 def test_versions_latest_changes_and_retention(published: Published,
                                                 tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     data = copy_tree(published.data_dir, tmp_path_factory.mktemp("extracts") / "data")
     env = {"GDI_EXTRACTS_KEEP": "2"}
     first = _latest(data, "trees").name
     # one tree changes: a new version, exactly that tree in its change summary
-    _patch_dbf_value(data / "sources" / "trees" / "baumkataster.dbf", "BAUMHOEHE", 5, "23.5")
+    patch_dbf_value(data / "sources" / "trees" / "baumkataster.dbf", "BAUMHOEHE", 5, "23.5")
     gdi("run", "trees", "-q", data_dir=data, env=env)
     second = _latest(data, "trees")
     assert second.name != first and (second.parent / first).is_dir()
