@@ -57,6 +57,18 @@ class Catalogue(_Model):
         pattern=r"^http://dcat-ap\.de/def/contributors/[A-Za-z0-9]+$")
 
 
+class Portal(_Model):
+    """The citizen portal's links the city keeps elsewhere (default: the city's website)."""
+
+    imprint_url: str | None = None
+    privacy_url: str | None = None
+    # the enforcement procedure named in the accessibility statement (BITV 2.0 / NBGG)
+    enforcement_body: str = ("Schlichtungsstelle nach dem Niedersächsischen "
+                             "Behindertengleichstellungsgesetz (NBGG) bei der bzw. dem "
+                             "Landesbeauftragten für Menschen mit Behinderungen")
+    statement_date: str = "2026-11-30"  # when the accessibility statement was last reviewed
+
+
 class City(_Model):
     name: Names
     place: str
@@ -69,6 +81,7 @@ class City(_Model):
     licence_holder: str
     bbox: tuple[float, float, float, float]
     catalogue: Catalogue = Catalogue()
+    portal: Portal = Portal()
     # the CRSs every dataset's files are offered in (INSPIRE GML, GeoPackage): the storage
     # CRS and these; INSPIRE download services need EPSG:4258 (ETRS89, geographic)
     download_crs: tuple[str, ...] = ("EPSG:25832", "EPSG:4258")

@@ -1,11 +1,12 @@
 """Issue 13, as citizens see it: pages in Debian's headless Chromium (Playwright), every
 request recorded, axe-core's WCAG 2.0/2.1 A and AA rules run in the page.
 
-What holds now: no page of the service (the landing page, the metadata pages, the Atom search,
-and pygeoapi's HTML: landing, collections, a collection, items, an item, the API definition)
-requests any host but its own. axe-core: 0 violations on the project's own pages; pygeoapi's
-stock HTML still has violations (strict xfail below, so the day they are gone it says so).
-The citizen portal of issue 13 (dataset pages, map preview) is not built yet.
+What holds: no page of the service (the portal: landing, a page per dataset, the
+accessibility statement; the metadata pages, the Atom search, and pygeoapi's HTML: landing,
+collections, a collection, items, an item, the API definition) requests any host but its own.
+axe-core: 0 violations on the project's own pages, which reflow at 320 CSS px and work by
+keyboard alone; pygeoapi's stock HTML still has violations (strict xfail below, so the day
+they are gone it says so).
 """
 
 from __future__ import annotations
@@ -64,8 +65,17 @@ def _pygeoapi_pages(server: Server) -> list[str]:
             f"{api}/collections/playgrounds/items/{item}?f=html", f"{api}/openapi?f=html"]
 
 
+PORTAL = ["trees", "playgrounds", "playground_equipment", "contaminated_sites",
+          "contaminated_sites_grid"]
+
+
+def _portal_pages(server: Server) -> list[str]:
+    return [f"{server.base}/", *[f"{server.base}/static/daten/{c}.html" for c in PORTAL],
+            f"{server.base}/static/barrierefreiheit.html"]
+
+
 def _own_pages(server: Server) -> list[str]:
-    return [f"{server.base}/", f"{server.base}/metadata/", f"{server.base}/atom/search?q="]
+    return [*_portal_pages(server), f"{server.base}/metadata/", f"{server.base}/atom/search?q="]
 
 
 def test_no_page_requests_another_host(browser: Any, server: Server) -> None:
@@ -79,11 +89,63 @@ def test_no_page_requests_another_host(browser: Any, server: Server) -> None:
 
 def test_the_projects_own_pages_have_no_accessibility_violation(browser: Any,
                                                                 server: Server) -> None:
-    for n, url in enumerate(_own_pages(server)):
-        _, result = _visit(browser, url, shot=f"page-{n}.png" if n == 0 else None)
+    shots = {f"{server.base}/": "landing-de.png",
+             f"{server.base}/static/daten/trees.html": "dataset-trees-de.png"}
+    for url in _own_pages(server):
+        _, result = _visit(browser, url, shot=shots.get(url))
         found = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]]
         assert found == [], (url, found)
-    assert (ARTEFACTS / "page-0.png").stat().st_size > 10_000  # a screenshot of the landing
+    for name in shots.values():  # screenshots as test artefacts
+        assert (ARTEFACTS / name).stat().st_size > 10_000
+
+
+def test_portal_pages_reflow_at_320_css_pixels(browser: Any, server: Server) -> None:
+    """WCAG 1.4.10: at 320 CSS px (400 % of 1280) nothing needs scrolling sideways; wide
+    data tables scroll inside their own box."""
+    page = browser.new_page(viewport={"width": 320, "height": 640}, locale="de-DE")
+    for url in _portal_pages(server):
+        page.goto(url, wait_until="networkidle")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 320, (url, width)
+    page.close()
+
+
+def test_keyboard_alone_reaches_every_download_and_the_map(browser: Any, server: Server) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="de-DE")
+    page.goto(f"{server.base}/static/daten/trees.html", wait_until="networkidle")
+    downloads = set(page.eval_on_selector_all("#downloads + div a[download]",
+                                              "els => els.map(e => e.href)"))
+    assert len(downloads) == 7  # six extract formats and the INSPIRE GML
+    reached, map_focused = set(), False
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        info = page.evaluate("() => [document.activeElement.href || '', "
+                             "document.activeElement.id, document.activeElement.className]")
+        reached.add(info[0])
+        map_focused |= "leaflet-container" in str(info[2]) or info[1] == "karte"
+        if map_focused and downloads <= reached:
+            break
+    assert downloads <= reached, downloads - reached
+    assert map_focused  # the map takes the focus: arrows pan, +/- zoom (Leaflet keyboard)
+    # a visible focus: the focused link has an outline
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.close()
+
+
+def test_the_filter_finds_datasets_and_the_page_works_without_it(browser: Any,
+                                                                 server: Server) -> None:
+    page = browser.new_page(locale="de-DE")
+    page.goto(f"{server.base}/", wait_until="networkidle")
+    page.fill("#filter", "Spielpl")
+    visible = page.eval_on_selector_all("#datensaetze tbody tr:not([hidden])",
+                                        "rows => rows.length")
+    assert visible == 2 and "2 von" in page.inner_text("#treffer")
+    page.close()
+    page = browser.new_page(locale="de-DE", java_script_enabled=False)
+    page.goto(f"{server.base}/static/daten/trees.html")
+    assert page.eval_on_selector_all("a[download]", "els => els.length") == 7
+    page.close()
 
 
 @pytest.mark.xfail(strict=True, reason="pygeoapi's stock HTML templates: the portal work of "

@@ -191,3 +191,35 @@ def test_extracts_are_served_with_length_etag_range_and_compression(server: Serv
     for hidden in ("/extracts/trees/.lock", "/extracts/trees/", "/extracts/"):
         assert http_status(f"{server.base}{hidden}") in (403, 404), hidden
     assert http_status(url, method="POST") in (403, 405)
+
+
+def test_dataset_pages_show_downloads_dictionary_and_attribution(published: Published,
+                                                                 server: Server) -> None:
+    from lxml import html
+
+    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
+                                  "contaminated_sites.gpkg")
+    private = sorted(set(full[(full.kind != "Altablagerung")
+                              & ~full.municipal_land.astype(bool)].register_number))
+    for dataset, colls in COLLECTIONS.items():
+        package = json.loads((_latest(published.data_dir, dataset) / "datapackage.json"
+                              ).read_text(encoding="utf-8"))
+        for coll in colls:
+            url = f"{server.base}/static/daten/{coll}.html"
+            body = urllib.request.urlopen(url, timeout=30).read()
+            assert CANARY.encode() not in body and not [i for i in private if i.encode() in body]
+            doc = html.fromstring(body)
+            text = doc.text_content()
+            assert ("Stadt Hildesheim, Datenlizenz Deutschland – Namensnennung – Version 2.0 "
+                    "(https://www.govdata.de/dl-de/by-2-0)") in text
+            rows = {r.xpath("string(th/a/@href)").rsplit("/", 1)[1]: r.xpath("string(td[2])")
+                    for r in doc.xpath("//h2[@id='downloads']/following::table[1]/tbody/tr")}
+            for res in package["resources"]:
+                if res["path"].startswith(f"{coll}."):
+                    assert rows[res["path"]] == res["hash"].split(":", 1)[1], res["path"]
+                    assert http_status(f"{server.base}/extracts/{dataset}/latest/"
+                                       f"{res['path']}", method="HEAD") == 200
+            schema = next(r["schema"] for r in package["resources"]
+                          if r["path"] == f"{coll}.csv")
+            names = doc.xpath("//h2[@id='datenbeschreibung']/following::table[1]/tbody/tr/th")
+            assert [n.text_content() for n in names] == [f["name"] for f in schema["fields"]]

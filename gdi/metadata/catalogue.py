@@ -228,7 +228,7 @@ def _dcat(settings: Settings, ctx: Context, entries: list[DatasetEntry],
             continue
         live = release.current(extracts.root(settings), e.desc.id)
         sets.append(dcat.DcatDataset(
-            e, str(ledger[e.key]["created"]), ctx.record_page(e.file_identifier),
+            e, str(ledger[e.key]["created"]), f"{ctx.base_url}/static/daten/{e.collection}.html",
             dcat.extract_resources(live, e.collection),
             f"{ctx.base_url}/extracts/{e.desc.id}/latest/"))
     graph = dcat.catalogue(sets, ctx, settings.city.catalogue.govdata_contributor)

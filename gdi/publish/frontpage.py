@@ -74,4 +74,7 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
         city=settings.city, licence=settings.city.catalogue.licence),
                     encoding="utf-8")
     (folder / "blank.png").write_bytes(_BLANK_PNG)
+    from gdi.publish import portal
+
+    portal.write(folder, datasets, settings)
     return page
