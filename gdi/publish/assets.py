@@ -48,6 +48,24 @@ LOCAL = {
     "swagger-ui-dist/favicon-16x16.png": "swagger-ui-dist/favicon-16x16.png",
 }
 FOLDERS = ("leaflet/dist/images", "leaflet-draw/dist/images")  # images the CSS refers to
+# accessibility fixes of pygeoapi's pages (axe-core, WCAG 2.1 AA): (template, stock text,
+# fixed text); each must apply, so a pygeoapi upgrade that changes the text is noticed
+FIXES = (
+    # a title of whitespace only is no title: fall back to the service's
+    ("_base.html", "{% if not self.title() %}", "{% if not self.title()|trim %}"),
+    # link colours with 4.5:1 on Bootstrap's light background (gdi-pygeoapi.css)
+    ("_base.html", "/static/css/default.css\">",
+     "/static/css/default.css\">\n    <link rel=\"stylesheet\" href=\"{base}/static/"
+     "gdi-pygeoapi.css\">"),
+    # a licence link closed with <a> instead of </a> (a list with stray links)
+    ("collections/collection.html", "{{ link['title'] or link['href'] }}<a>",
+     "{{ link['title'] or link['href'] }}</a></div>"),
+    # the page size selector without a label
+    ("collections/items/index.html", '<select id="limits">',
+     '<select id="limits" aria-label="Objekte je Seite (items per page)">'),
+)
+# the stylesheet the fixes add: Bootstrap's link blue #0d6efd has 4.26:1 on #f8f9fa
+CSS = "a, .nav-link, .nav-link:hover, .nav-link:focus { color: #0a58ca; }\n"
 
 
 def _key(url: str) -> str:
@@ -74,6 +92,7 @@ def copy_vendor(node_modules: Path, static: Path) -> None:
     (vendor / "absent").mkdir(parents=True, exist_ok=True)
     (vendor / "absent" / "empty.js").write_text("/* not served here */\n", encoding="utf-8")
     (vendor / "absent" / "empty.css").write_text("/* not served here */\n", encoding="utf-8")
+    (static / "gdi-pygeoapi.css").write_text(CSS, encoding="utf-8")
 
 
 def local_url(url: str, base: str) -> str:
@@ -84,20 +103,30 @@ def local_url(url: str, base: str) -> str:
 
 
 def write_templates(pygeoapi_templates: Path, target: Path, base: str) -> list[str]:
-    """pygeoapi's templates with every CDN URL made local, into ``target``; returns the CDN
-    URLs that had no local copy (pointed at an empty file)."""
+    """pygeoapi's templates with every CDN URL made local and :data:`FIXES` applied, into
+    ``target``; returns the CDN URLs that had no local copy (pointed at an empty file)."""
     missing: set[str] = set()
+    fixes: dict[str, list[tuple[str, str]]] = {}
+    for name, old, new in FIXES:
+        fixes.setdefault(name, []).append((old, new.replace("{base}", base)))
     for src in pygeoapi_templates.rglob("*.html"):
+        rel = src.relative_to(pygeoapi_templates).as_posix()
         text = src.read_text(encoding="utf-8")
         urls = set(_CDN.findall(text))
-        if not urls and "SwaggerUIBundle" not in text:
+        if not urls and "SwaggerUIBundle" not in text and rel not in fixes:
             continue
         for url in sorted(urls, key=len, reverse=True):
             if _key(url) not in LOCAL:
                 missing.add(url)
             text = text.replace(url, local_url(url, base))
         text = text.replace("dom_id: '#swagger-ui',", "dom_id: '#swagger-ui', validatorUrl: null,")
-        dst = target / src.relative_to(pygeoapi_templates)
+        for old, new in fixes.get(rel, []):
+            if old not in text:
+                raise ServiceError(f"pygeoapi's {rel} changed: the accessibility fix for "
+                                   f"'{old[:40]}' no longer applies",
+                                   hint="see gdi/publish/assets.py")
+            text = text.replace(old, new)
+        dst = target / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(text, encoding="utf-8")
     return sorted(missing)
