@@ -27,6 +27,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from gdi.metadata.context import Context
 from gdi.metadata.dataset import DatasetEntry
+from gdi.publish.extracts.formats import NAMES
 
 DCT = DCTERMS  # rdflib's defined namespaces: dct:title is a term, not str.title
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
@@ -45,8 +46,6 @@ FILE_TYPES: dict[str, tuple[str | None, str | None]] = {
     "gpkg": ("GPKG", "application/geopackage+sqlite3"), "shp": ("SHP", None),
     "geoparquet": (None, "application/vnd.apache.parquet"), "fgb": (None, None),
     "gml": ("GML", "application/gml+xml")}
-FORMAT_NAMES = {"csv": "CSV", "geojson": "GeoJSON", "gpkg": "GeoPackage",
-                "shp": "Shapefile (ZIP)", "geoparquet": "GeoParquet", "fgb": "FlatGeobuf"}
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ def _dataset(g: Graph, d: DcatDataset, ctx: Context, publisher: URIRef, contact:
         g.add((period, DCAT.startDate, Literal(e.facts.temporal[0], datatype=XSD.date)))
         g.add((period, DCAT.endDate, Literal(e.facts.temporal[1], datatype=XSD.date)))
     for res in d.extracts:
-        name = FORMAT_NAMES.get(res["format"], res["format"])
+        name = NAMES.get(res["format"], res["format"])
         _file(g, ds, f"{d.extracts_base}{quote(res['path'])}", res["format"],
               f"{e.title.de} ({name})", int(res["bytes"]), res["hash"].split(":", 1)[1],
               e.revised, ctx)

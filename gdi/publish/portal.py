@@ -22,6 +22,7 @@ from gdi.metadata.catalogue import live, read_state
 from gdi.metadata.context import Context
 from gdi.publish import release
 from gdi.publish.extracts import root as extracts_root
+from gdi.publish.extracts.formats import NAMES
 from gdi.settings import Settings
 
 _ENV = Environment(loader=PackageLoader("gdi.publish", "templates"),
@@ -33,8 +34,6 @@ FREQUENCY = {  # ISO MD_MaintenanceFrequencyCode -> (German, English)
     "annually": ("jährlich", "yearly"), "asNeeded": ("bei Bedarf", "as needed"),
     "irregular": ("unregelmäßig", "irregularly"), "notPlanned": ("nicht geplant", "not planned"),
     "unknown": ("unbekannt", "unknown")}
-FORMAT_NAMES = {"csv": "CSV", "geojson": "GeoJSON", "gpkg": "GeoPackage",
-                "shp": "Shapefile (ZIP)", "geoparquet": "GeoParquet", "fgb": "FlatGeobuf"}
 
 
 def size(n: int) -> str:
@@ -76,7 +75,7 @@ def dataset_pages(datasets: list[tuple[Descriptor, Path]], settings: Settings
             resources = [r for r in (package or {}).get("resources", [])
                          if r["path"].startswith(f"{collection}.")]
             schema = next((r["schema"] for r in resources if "schema" in r), None)
-            files = [{"name": FORMAT_NAMES.get(r["format"], r["format"]), "size": size(r["bytes"]),
+            files = [{"name": NAMES.get(r["format"], r["format"]), "size": size(r["bytes"]),
                       "sha256": r["hash"].split(":", 1)[1], "path": r["path"],
                       "href": f"{package['folder_url']}{r['path']}", "type": r["mediatype"]}
                      for r in resources] if package else []

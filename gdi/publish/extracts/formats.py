@@ -37,6 +37,8 @@ import shapely
 from gdi import crs
 
 WGS84 = "EPSG:4326"
+NAMES = {"csv": "CSV", "geojson": "GeoJSON", "gpkg": "GeoPackage", "shp": "Shapefile (ZIP)",
+         "geoparquet": "GeoParquet", "fgb": "FlatGeobuf"}  # format -> name people know
 FORMATS: dict[str, tuple[str, str]] = {  # suffix -> (format, media type)
     "csv": ("csv", "text/csv"),
     "geojson": ("geojson", "application/geo+json"),
