@@ -30,6 +30,8 @@ class Context:
     licence_url: str
     licence_holder: str
     bbox: tuple[float, float, float, float]  # the city's area, EPSG:25832
+    imprint_url: str = ""
+    privacy_url: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -43,7 +45,9 @@ class Context:
             contact=Party(c.organisation, settings.email, c.position, c.address, c.postcode,
                           c.city, c.country, city.catalogue.phone, city.website),
             licence_id=lic.id, licence_name=lic.name, licence_title=lic.title_de,
-            licence_url=lic.url, licence_holder=city.licence_holder, bbox=city.bbox)
+            licence_url=lic.url, licence_holder=city.licence_holder, bbox=city.bbox,
+            imprint_url=city.portal.imprint_url or city.website,
+            privacy_url=city.portal.privacy_url or city.website)
 
     @property
     def csw(self) -> str:

@@ -110,9 +110,7 @@ def write(folder: Path, datasets: list[tuple[Descriptor, Path]], settings: Setti
     west, south, east, north = crs84_extent(city.bbox, "EPSG:25832")
     common = {"base": settings.base_url, "city": city, "attribution": ctx.attribution,
               "bounds": [[south, west], [north, east]],
-              "licence": city.catalogue.licence,
-              "imprint": city.portal.imprint_url or city.website,
-              "privacy": city.portal.privacy_url or city.website}
+              "licence": city.catalogue.licence}
     (folder / "daten").mkdir(parents=True, exist_ok=True)
     for page in dataset_pages(datasets, settings):
         html = _ENV.get_template("portal_dataset.html").render(d=page, **common)

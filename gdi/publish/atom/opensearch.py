@@ -56,7 +56,9 @@ def index(sets: Sequence[FeedDataset], ctx: Context) -> dict[str, Any]:
     base = f"{ctx.base_url}/atom"
     return {"service": {lang: f"{base}/service{suffix(lang)}.xml" for lang in LANGUAGES},
             "languages": list(LANGUAGES), "base": ctx.base_url,
-            "city": {"de": ctx.city_de, "en": ctx.city_en},
+            "city": {"name": {"de": ctx.city_de, "en": ctx.city_en},
+                     "portal": {"imprint_url": ctx.imprint_url,
+                                "privacy_url": ctx.privacy_url}},
             "datasets": [{
                 "code": ds.code, "namespace": ds.namespace, "collection": ds.collection,
                 "title": {"de": ds.entry.title.de, "en": ds.entry.title.en},

@@ -110,7 +110,7 @@ def search(query: dict[str, list[str]], doc: dict[str, Any], lang: str) -> bytes
         for t in terms)]
     page = _ENV.get_template("atom_search.html").render(
         lang=lang, q=_one(query, "q"), hits=hits, base=doc["base"],
-        city={"name": doc["city"]})
+        city=doc["city"])
     return page.encode("utf-8")
 
 
