@@ -155,21 +155,37 @@ def test_versions_latest_changes_and_retention(published: Published,
     kept = sorted(p.name for p in (data / "extracts" / "trees" / "releases").iterdir()
                   if not p.name.startswith("."))
     assert len(kept) == 2 and first not in kept and second.name in kept
-    # the grid aggregate of withheld sites is in the live version only
+    # a dataset with withheld records keeps its live version only (with the grid aggregate)
     gdi("run", "contaminated_sites", "-q", data_dir=data, env=env)
-    versions = sorted((data / "extracts" / "contaminated_sites" / "releases").iterdir())
-    live = _latest(data, "contaminated_sites")
-    assert len(versions) == 2
-    for version in versions:
-        grid = list(version.glob("contaminated_sites_grid.*"))
-        doc = json.loads((version / "datapackage.json").read_text(encoding="utf-8"))
-        listed = [r["path"] for r in doc["resources"] if r["path"].startswith("contam"
-                                                                             "inated_sites_grid")]
-        sums = (version / "SHA256SUMS").read_text(encoding="utf-8")
-        if version == live:
-            assert len(grid) == 6 and len(listed) == 6 and "grid" in sums
-        else:
-            assert grid == [] and listed == [] and "grid" not in sums
+    versions = [p for p in (data / "extracts" / "contaminated_sites" / "releases").iterdir()
+                if not p.name.startswith(".")]
+    assert versions == [_latest(data, "contaminated_sites")]
+    assert len(list(versions[0].glob("contaminated_sites_grid.*"))) == 6
+
+
+def test_a_removed_public_site_is_counted_not_named(published: Published,
+                                                   tmp_path: Path) -> None:
+    """An object leaving the public part of a dataset with withheld records may have become
+    a withheld one: the change list counts it and does not name it."""
+    import shutil
+    import sqlite3
+
+    from gdi.publish.extracts import _changes
+
+    before = published.release("contaminated_sites") / "contaminated_sites.gpkg"
+    after = tmp_path / "after.gpkg"
+    shutil.copy(before, after)
+    con = sqlite3.connect(after)
+    gone = con.execute("SELECT local_id FROM contaminated_sites ORDER BY fid LIMIT 1"
+                       ).fetchone()[0]
+    con.execute("DELETE FROM contaminated_sites WHERE local_id = ?", (gone,))
+    con.commit()
+    con.close()
+    counts = _changes(before, after, tmp_path / "withheld.csv", name_removed=False)
+    assert counts["removed"] == 1
+    assert gone not in (tmp_path / "withheld.csv").read_text(encoding="utf-8")
+    _changes(before, after, tmp_path / "open.csv", name_removed=True)  # other datasets: named
+    assert f"{gone},removed" in (tmp_path / "open.csv").read_text(encoding="utf-8")
 
 
 def test_extracts_are_served_with_length_etag_range_and_compression(server: Server) -> None:

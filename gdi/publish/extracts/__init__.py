@@ -9,9 +9,11 @@ versions stay. Built aside and switched atomically with :mod:`gdi.publish.releas
 only from the live release's public GeoPackages (never from the source), after each run and at
 ``gdi serve`` start; a failure leaves the previous extracts in place.
 
-The grid aggregate of withheld records is offered in the live version only: older versions
-lose it when a new one goes live, so no two versions of the suppressed counts can be
-subtracted from each other. Its change summary is not written either, for the same reason.
+A dataset with withheld records (the contaminated sites) keeps its live version only, and its
+change list counts removed objects without naming them: an object leaving the public part may
+have become a withheld one, and two versions side by side (or a named removal) would say where
+it is; two versions of the grid aggregate could also be subtracted from each other. For other
+datasets with a grid aggregate, older versions lose the aggregate when a new one goes live.
 """
 
 from __future__ import annotations
@@ -84,19 +86,30 @@ def _row_hashes(gpkg: Path) -> dict[str, str]:
         con.close()
 
 
-def _changes(before: Path | None, after: Path, out: Path) -> dict[str, int]:
-    """``changes.csv`` (local_id, change) between two versions of a collection; counts."""
+def _changes(before: Path | None, after: Path, out: Path, *, name_removed: bool
+              ) -> dict[str, int]:
+    """``changes.csv`` (local_id, change) between two versions of a collection; counts.
+    ``name_removed=False``: removed objects are counted, not named (a dataset with withheld
+    records: an object leaving the public part may have become one of them)."""
     new = _row_hashes(after)
     old = _row_hashes(before) if before is not None and before.exists() else {}
     rows = [(i, "added") for i in new if i not in old]
     rows += [(i, "changed") for i in new if i in old and old[i] != new[i]]
-    rows += [(i, "removed") for i in old if i not in new]
+    removed = [(i, "removed") for i in old if i not in new]
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(["local_id", "change"])
-        writer.writerows(sorted(rows))
+        writer.writerows(sorted(rows + (removed if name_removed else [])))
+    rows += removed
     counts = {k: sum(1 for _, c in rows if c == k) for k in ("added", "changed", "removed")}
     return {**counts, "first_version": int(before is None)}
+
+
+def _withholds(desc: Descriptor) -> bool:
+    """Records of this dataset are withheld from the public (``publication.public_rows``):
+    only its live version is kept, so no two versions show an object leaving the public part
+    (it may have become a withheld one)."""
+    return desc.publication.public_rows is not None
 
 
 def build(settings: Settings, desc: Descriptor, live: Path, stage: Path,
@@ -114,7 +127,7 @@ def build(settings: Settings, desc: Descriptor, live: Path, stage: Path,
             write(stage / f"{coll.name}.{suffix}")
         if coll.name == desc.publication.collection:
             changes = _changes(previous / f"{coll.name}.gpkg" if previous else None, gpkg,
-                               stage / "changes.csv")
+                               stage / "changes.csv", name_removed=not _withholds(desc))
         del frame
     package = datapackage(
         desc, [c for c, _ in colls], stage, live.name,
@@ -156,7 +169,7 @@ def publish(settings: Settings) -> ExtractsReport:
                 with release.staging(base, desc.id, live.name) as stage:
                     build(settings, desc, live, stage, previous)
                     final = release.promote(base, desc.id, stage, live.name,
-                                            settings.extracts_keep)
+                                            1 if _withholds(desc) else settings.extracts_keep)
                 latest = folder / "latest"
                 if not latest.is_symlink():
                     tmp = folder / f".latest.{os.getpid()}"
