@@ -197,3 +197,14 @@ def patch_dbf_value(dbf: Path, field: str, record: int, value: str) -> None:
         offset += width
         pos += 32
     raise KeyError(field)
+
+
+def private_site_ids(published: Published) -> list[str]:
+    """Register numbers of the contaminated sites the public may not see one by one (from the
+    internal store): what every leak test looks for in public outputs."""
+    import pyogrio
+
+    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
+                                  "contaminated_sites.gpkg")
+    private = full[(full.kind != "Altablagerung") & ~full.municipal_land.astype(bool)]
+    return sorted(set(private.register_number))

@@ -33,6 +33,7 @@ from tests.conftest import (
     http_body,
     http_status,
     patch_dbf_value,
+    private_site_ids,
     serve,
 )
 
@@ -272,12 +273,8 @@ def test_planning_office_finds_a_dataset_and_adds_its_wms(server: Server) -> Non
 
 def test_no_confidential_value_in_the_catalogue(published: Published, server: Server) -> None:
     """Regression for issue 8's leak test, extended to /csw and the metadata pages."""
-    import pyogrio
 
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     bodies = [http_body(f"{server.base}/csw?" + urllib.parse.urlencode({
         "SERVICE": "CSW", "VERSION": "2.0.2", "REQUEST": "GetRecords", "typeNames":
         "gmd:MD_Metadata", "ElementSetName": "full", "outputSchema": GMD,

@@ -25,7 +25,7 @@ from lxml import etree
 
 from gdi.samples.sites import CANARY
 from gdi.xsd import schema_for
-from tests.conftest import SHARED, Published, Server, http_body, http_status
+from tests.conftest import SHARED, Published, Server, http_body, http_status, private_site_ids
 from tests.test_issue_11_csw import GMD, _ids
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -575,10 +575,7 @@ def test_updated_dates_change_only_with_the_data(published: Published,
 
 def test_no_confidential_value_or_private_site_in_the_atom_service(published: Published,
                                                                     server: Server) -> None:
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     urls = [f"{server.base}/atom/service.xml", f"{server.base}/atom/service.en.xml",
             f"{server.base}/atom/opensearch.xml", f"{server.base}/atom/search?q=",
             *_dataset_feeds(server), *[u for u, _, _ in _files(server) if "contaminated" in u]]

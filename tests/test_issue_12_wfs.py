@@ -16,7 +16,15 @@ from lxml import etree
 
 from gdi.samples.sites import CANARY
 from gdi.xsd import schema_for
-from tests.conftest import SHARED, Published, Server, get_json, http_body, http_status
+from tests.conftest import (
+    SHARED,
+    Published,
+    Server,
+    get_json,
+    http_body,
+    http_status,
+    private_site_ids,
+)
 from tests.test_issue_11_csw import GMD, _ids
 
 WFS = "http://www.opengis.net/wfs/2.0"
@@ -131,10 +139,7 @@ def test_wfs_refuses_what_it_does_not_serve(server: Server) -> None:
 
 def test_no_confidential_value_or_private_site_through_the_wfs(published: Published,
                                                                server: Server) -> None:
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     name = f"ms:{TYPES['contaminated_sites']}"
     bodies = [_wfs(server, REQUEST="GetFeature", TYPENAMES=name),
               _wfs(server, REQUEST="GetFeature", TYPENAMES=name,

@@ -9,12 +9,11 @@ import json
 import urllib.request
 from pathlib import Path
 
-import pyogrio
 from pyshacl import validate
 from rdflib import RDF, SH, Graph, Namespace, URIRef
 
 from gdi.samples.sites import CANARY
-from tests.conftest import SHARED, Published, Server, copy_tree, gdi, http_body
+from tests.conftest import SHARED, Published, Server, copy_tree, gdi, http_body, private_site_ids
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCT = Namespace("http://purl.org/dc/terms/")
@@ -130,10 +129,7 @@ def test_unchanged_rerun_is_byte_identical_and_a_change_moves_only_its_dataset(
 
 
 def test_only_public_data_reach_the_catalogue(published: Published, server: Server) -> None:
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     for name, media in (("catalog.ttl", "text/turtle"), ("catalog.rdf", "application/rdf+xml")):
         url = f"{server.base}/dcat/{name}"
         with urllib.request.urlopen(url, timeout=30) as resp:

@@ -18,7 +18,15 @@ import pyogrio
 import pytest
 
 from gdi.samples.sites import CANARY
-from tests.conftest import Published, Server, copy_tree, gdi, http_status, patch_dbf_value
+from tests.conftest import (
+    Published,
+    Server,
+    copy_tree,
+    gdi,
+    http_status,
+    patch_dbf_value,
+    private_site_ids,
+)
 
 COLLECTIONS = {  # dataset -> its collections
     "trees": ["trees"], "playgrounds": ["playgrounds"],
@@ -111,10 +119,7 @@ def test_checksums_match_and_the_data_package_validates(published: Published,
 
 
 def test_no_confidential_value_or_private_site_in_any_extract(published: Published) -> None:
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     internal = {"owner", "owner_address", "parcel", "location", "case_officer", "notes"}
     folder = _latest(published.data_dir, "contaminated_sites")
     for path in folder.iterdir():
@@ -213,10 +218,7 @@ def test_dataset_pages_show_downloads_dictionary_and_attribution(published: Publ
                                                                  server: Server) -> None:
     from lxml import html
 
-    full = pyogrio.read_dataframe(published.release("contaminated_sites") / "internal" /
-                                  "contaminated_sites.gpkg")
-    private = sorted(set(full[(full.kind != "Altablagerung")
-                              & ~full.municipal_land.astype(bool)].register_number))
+    private = private_site_ids(published)
     for dataset, colls in COLLECTIONS.items():
         package = json.loads((_latest(published.data_dir, dataset) / "datapackage.json"
                               ).read_text(encoding="utf-8"))

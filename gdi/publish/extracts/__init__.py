@@ -12,15 +12,13 @@ only from the live release's public GeoPackages (never from the source), after e
 A dataset with withheld records (the contaminated sites) keeps its live version only, and its
 change list counts removed objects without naming them: an object leaving the public part may
 have become a withheld one, and two versions side by side (or a named removal) would say where
-it is; two versions of the grid aggregate could also be subtracted from each other. For other
-datasets with a grid aggregate, older versions lose the aggregate when a new one goes live.
+it is; two versions of the grid aggregate could also be subtracted from each other.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ import pyogrio
 
 from gdi.descriptor import Descriptor
 from gdi.errors import PublicationError
+from gdi.metadata.context import Context
 from gdi.publish import release
 from gdi.publish.extracts import formats
 from gdi.publish.extracts.package import (
@@ -109,14 +108,13 @@ def _withholds(desc: Descriptor) -> bool:
     """Records of this dataset are withheld from the public (``publication.public_rows``):
     only its live version is kept, so no two versions show an object leaving the public part
     (it may have become a withheld one)."""
-    return desc.publication.public_rows is not None
+    return desc.publication.public_rows is not None or desc.publication.aggregate is not None
 
 
 def build(settings: Settings, desc: Descriptor, live: Path, stage: Path,
           previous: Path | None) -> None:
     """Every extract of the live release ``live`` into ``stage``."""
-    city = settings.city
-    lic = city.catalogue.licence
+    lic = settings.city.catalogue.licence
     changes: dict[str, int] = {}
     colls = _collections(desc, live)
     for coll, gpkg in colls:
@@ -132,25 +130,9 @@ def build(settings: Settings, desc: Descriptor, live: Path, stage: Path,
     package = datapackage(
         desc, [c for c, _ in colls], stage, live.name,
         {"id": lic.id, "url": lic.url, "title": lic.title_de},
-        f"{city.licence_holder}, {lic.title_de} ({lic.url})",
+        Context.from_settings(settings).attribution,
         f"{settings.base_url}/extracts/{desc.id}/latest/", changes)
     write_checksums(stage, package)
-
-
-def _strip_aggregate(version: Path, aggregate: str) -> None:
-    """An older version without the grid aggregate (its package and sums rewritten)."""
-    doc_path = version / "datapackage.json"
-    if not doc_path.exists():
-        return
-    doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    keep = [r for r in doc["resources"] if not r["path"].startswith(f"{aggregate}.")]
-    if len(keep) == len(doc["resources"]):
-        return
-    for r in doc["resources"]:
-        if r not in keep:
-            (version / r["path"]).unlink(missing_ok=True)
-    doc["resources"] = keep
-    write_checksums(version, doc)
 
 
 def publish(settings: Settings) -> ExtractsReport:
@@ -175,10 +157,6 @@ def publish(settings: Settings) -> ExtractsReport:
                     tmp = folder / f".latest.{os.getpid()}"
                     tmp.symlink_to("current")
                     os.replace(tmp, latest)
-                if desc.publication.aggregate is not None:
-                    for old in (folder / "releases").iterdir():
-                        if old.is_dir() and old != final and not old.name.startswith("."):
-                            _strip_aggregate(old, desc.publication.aggregate.collection)
                 report.written[desc.id] = final.name
         except Exception as exc:  # the previous extracts stay; the failure is reported
             report.failed[desc.id] = f"{type(exc).__name__}: {str(exc)[:300]}"
