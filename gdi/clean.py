@@ -87,6 +87,8 @@ def clean(raw: RawTable, desc: Descriptor,
     cols: dict[str, pd.Series] = {}
     notes: list[str] = []
     for name, spec in desc.fields.items():
+        if spec.derived:  # computed later in the run (gdi.city3d.heights)
+            continue
         if spec.source not in raw.attributes.columns:
             raise DescriptorError(
                 f"{desc.path}: key 'fields.{name}.source': column '{spec.source}' is not in "

@@ -39,7 +39,8 @@ class CsvSpec(Model):
 
 class SourceSpec(Model):
     path: Path
-    format: Literal["shapefile", "csv", "geojson", "gpkg"]
+    # citygml: the ground surfaces of AdV CityGML buildings (a file or a folder of tiles)
+    format: Literal["shapefile", "csv", "geojson", "gpkg", "citygml"]
     layer: str | None = None
     encoding: str = "auto"
     crs: str
@@ -70,6 +71,8 @@ class FieldSpec(Model):
     multi: bool = False
     # the value must be the local id of a published record of another dataset
     references: str | None = None
+    # computed by the run, not read (e.g. the building heights of gdi.city3d.heights)
+    derived: bool = False
 
 
 class ExcludeRule(Model):
@@ -185,13 +188,13 @@ class AggregateSpec(Model):
     description: I18n
     by: str
     grid_m: Literal[1000, 10000] = 1000
-    suppress_below: int = Field(3, ge=1)
+    suppress_below: int = Field(default=3, ge=1)
 
 
 class LabelSpec(Model):
     field: str
     # labels are drawn at scales larger than 1:max_scale
-    max_scale: float = Field(5000, gt=0)
+    max_scale: float = Field(default=5000, gt=0)
 
 
 class ViewSpec(Model):
@@ -205,6 +208,10 @@ class ViewSpec(Model):
     # a point is drawn as a circle of this field's value in metres (e.g. a crown diameter)
     size_m_field: str | None = None
     label: LabelSpec | None = None  # in pixels: not with size_m_field (sizes in metres)
+    # polygons coloured by this number field in classes between the breaks (e.g. heights)
+    ramp_field: str | None = None
+    ramp_breaks: tuple[float, ...] = ()
+    ramp_unit: str = ""
 
     @model_validator(mode="after")
     def _overview_needs_limit(self) -> ViewSpec:
@@ -285,6 +292,67 @@ class MetadataSpec(Model):
         return self
 
 
+class RasterSetSpec(Model):
+    """A set of GeoTIFF tiles (DGM1 or DOM1) read as one mosaic (gdi.city3d.rasters)."""
+
+    path: Path  # the folder of tiles
+    pattern: str = "*.tif"
+    crs: str = "EPSG:25832"
+    vertical_crs: str = "EPSG:7837"  # DHHN2016 heights
+    resolution_m: float = Field(default=1.0, gt=0)
+
+
+class HeightsSpec(Model):
+    """How each building's heights are measured (docs/city3d.md)."""
+
+    # rasters: DGM ground and DOM roof statistics; attributes: ground and height from fields
+    source: Literal["rasters", "attributes"] = "rasters"
+    dgm: RasterSetSpec | None = None
+    dom: RasterSetSpec | None = None
+    ground_field: str | None = None   # source "attributes": absolute ground height
+    height_field: str | None = None   # source "attributes": height above ground
+    block_percentile: int = Field(default=70, ge=50, le=99)  # the LoD1.2 roof: DOM percentile
+    ground_percentile: int = Field(default=5, ge=0, le=50)   # the ground: DGM percentile
+    erode_m: float = Field(default=0.5, ge=0, le=3)  # the roof: measured this far inside
+    max_nodata_share: float = Field(default=0.5, ge=0, lt=1)  # above: rejected; below: flagged
+    min_height_m: float = Field(default=1.0, ge=0)  # lower: rejected (no building in the DOM)
+
+    @model_validator(mode="after")
+    def _inputs(self) -> HeightsSpec:
+        if self.source == "rasters" and (self.dgm is None or self.dom is None):
+            raise ValueError("heights from rasters need both 'dgm' and 'dom'")
+        if self.source == "attributes" and (self.ground_field is None
+                                            or self.height_field is None):
+            raise ValueError("heights from attributes need 'ground_field' and 'height_field'")
+        return self
+
+
+class ChangeSpec(Model):
+    """When a building counts as changed against the live release (gdi.city3d.changes)."""
+
+    footprint_tolerance_m: float = Field(default=0.1, ge=0)  # Hausdorff distance of the footprints
+    roof_threshold_m: float = Field(default=1.0, gt=0)       # change of the LoD1.2 roof height
+
+
+class PlanningSpec(Model):
+    """Planned construction projects (GeoJSON files) for the planning variant."""
+
+    folder: Path
+    crs: str = "EPSG:25832"
+    storey_height_m: float = Field(default=3.0, gt=0)  # height of a project given in storeys
+
+
+class City3dSpec(Model):
+    heights: HeightsSpec
+    function_field: str | None = None    # the ALKIS Gebäudefunktion (31001_xxxx)
+    roof_type_field: str | None = None   # the AdV roof form code
+    storeys_field: str | None = None     # storeys above ground
+    # ALKIS function code -> INSPIRE CurrentUseValue: a CSV (code;name;current_use)
+    current_use_table: Path | None = None
+    change: ChangeSpec = ChangeSpec()
+    planning: PlanningSpec | None = None
+
+
 class Descriptor(Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: I18n
@@ -298,9 +366,27 @@ class Descriptor(Model):
     # point inside its playground): the name of a field with 'references'
     position_from: str | None = None
     inspire: InspireSpec | None = None  # none: published, but not an INSPIRE dataset
+    # building bodies (LoD1.2) from footprints and DGM/DOM heights (gdi.city3d)
+    city3d: City3dSpec | None = None
     publication: PublicationSpec
     metadata: MetadataSpec
     path: Path = Path()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_specs(cls, data: Any) -> Any:
+        """The fields a 3D run computes (heights, quality), typed and titled by the module
+        that computes them: one place for their meaning."""
+        if isinstance(data, dict) and data.get("city3d") is not None \
+                and isinstance(data.get("fields"), dict):
+            from gdi.city3d.heights import derived_fields
+
+            clash = set(derived_fields()) & set(data["fields"])
+            if clash:
+                raise ValueError(f"fields {sorted(clash)} are computed by the 3D run; "
+                                 "rename the source fields")
+            data = {**data, "fields": {**data["fields"], **derived_fields()}}
+        return data
 
     @model_validator(mode="after")
     def _references(self) -> Descriptor:
@@ -322,7 +408,8 @@ class Descriptor(Model):
         for field in [r.field for r in pub.public_rows or ()] + (
                 [pub.aggregate.by] if pub.aggregate else []) + (
                 [view.label.field] if view.label else []) + (
-                [view.size_m_field] if view.size_m_field else []):
+                [view.size_m_field] if view.size_m_field else []) + (
+                [view.ramp_field] if view.ramp_field else []):
             if field not in known or self.fields.get(field, FieldSpec(source="")).internal:
                 raise ValueError(f"publication names '{field}', which is no public field")
         maps = [] if self.inspire is None else [self.inspire.mapping]
@@ -344,6 +431,12 @@ class Descriptor(Model):
                              "with publication.public_rows, and only with it")
         if md.inspire_relevant and self.inspire_theme is None:
             raise ValueError("an INSPIRE-relevant dataset needs metadata.theme")
+        if self.city3d is not None:
+            c3 = self.city3d
+            for name in (c3.function_field, c3.roof_type_field, c3.storeys_field,
+                         c3.heights.ground_field, c3.heights.height_field):
+                if name is not None and name not in self.fields:
+                    raise ValueError(f"city3d names unknown field '{name}'")
         tf = self.publication.title_field
         if tf and (tf not in known or self.fields.get(tf, FieldSpec(source="")).internal):
             raise ValueError(f"publication.title_field '{tf}' is not a public field")
@@ -355,15 +448,37 @@ class Descriptor(Model):
         return self.area.crs if self.area else "EPSG:25832"
 
     @property
+    def inspire_schema(self) -> str | None:
+        """The INSPIRE application schema of the dataset's INSPIRE GML, if it has one (a
+        buildings dataset: BU-3D, written by gdi.city3d)."""
+        if self.inspire is not None:
+            return self.inspire.application_schema
+        return "bu-core3d/4.0" if self.city3d is not None else None
+
+    @property
+    def inspire_feature_types(self) -> tuple[str, ...]:
+        """The INSPIRE spatial object types in that GML."""
+        if self.inspire is not None:
+            return (self.inspire.feature_type,) + (
+                (self.inspire.dataset.feature_type,) if self.inspire.dataset else ())
+        return ("Building",) if self.city3d is not None else ()
+
+    @property
+    def inspire_gml(self) -> str | None:
+        """The file name of the INSPIRE GML in a release."""
+        if self.inspire is not None:
+            return f"{self.id}.inspire.gml"
+        return f"{self.id}.bu3d.gml" if self.city3d is not None else None
+
+    @property
     def inspire_theme(self) -> str | None:
         """The INSPIRE theme id: metadata.theme, else that of the application schema."""
         from gdi.metadata.vocab import SCHEMA_THEME
 
         if self.metadata.theme is not None:
             return self.metadata.theme
-        if self.inspire is None:
-            return None
-        return SCHEMA_THEME.get(self.inspire.application_schema.split("/")[0])
+        schema = self.inspire_schema
+        return None if schema is None else SCHEMA_THEME.get(schema.split("/")[0])
 
     def internal_fields(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.internal]
@@ -393,7 +508,12 @@ def load_descriptor(path: Path, settings: Settings) -> Descriptor:
     species = desc.species
     if species and not species.table.is_absolute():
         species = species.model_copy(update={"table": base / species.table})
-    return desc.model_copy(update={"source": source, "species": species})
+    city3d = desc.city3d
+    if city3d is not None and city3d.current_use_table is not None \
+            and not city3d.current_use_table.is_absolute():
+        city3d = city3d.model_copy(
+            update={"current_use_table": base / city3d.current_use_table})
+    return desc.model_copy(update={"source": source, "species": species, "city3d": city3d})
 
 
 def find_descriptor(name: str, settings: Settings) -> Path:

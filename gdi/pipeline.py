@@ -21,6 +21,7 @@ import shapely
 from tqdm import tqdm
 
 from gdi import crs, crscheck, guard, lifespan, preview
+from gdi.city3d import build as city3d
 from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError, PublicationRefused
@@ -108,6 +109,16 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
         table = _position_from(table, desc, settings)
     report.source["notes"] = [*raw.notes, *table.notes]
     clock("clean")
+    measured = None
+    if desc.city3d is not None:  # heights, LoD1.2 bodies: failures rejected, so counted
+        work = settings.data_dir / "work" / desc.id
+        work.mkdir(parents=True, exist_ok=True)
+        with _bar(len(table.data), f"{desc.id}: heights", quiet) as bar:
+            measured = city3d.measured_buildings(table, desc, settings, work, report,
+                                                 raw.path.name, bar.update)
+        table = measured.table
+        plan = city3d.plan_of(measured, desc, report.started)  # a bad file refuses the run
+        clock("heights")
     if desc.area is not None:
         report.transformation["operation"] = crs.transformation_description(
             desc.source.crs, desc.storage_crs)
@@ -132,6 +143,11 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
     public_cols = [c for c in table.data.columns if c not in set(desc.internal_fields())]
     begins, hashes, unchanged = lifespan.assign(table.data[public_cols], table.geometry,
                                                 lifespan.read_state(previous), report.started)
+    changed = None
+    if measured is not None:  # buildings: versions by the rules of gdi.city3d.changes
+        changed = city3d.carried_forward(table, desc, previous, report.started)
+        begins = pd.Series(changed.begins, index=table.data.index, dtype=object)
+        unchanged = changed.counts()["unchanged"]
     table.data["begin_lifespan"] = begins
     report.lifespan = {"unchanged": unchanged, "new_or_changed": len(begins) - unchanged}
     clock("lifespan")
@@ -201,6 +217,11 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
             lifespan.write_state(stage / "internal" if desc.confidential else stage,
                                  table.data["local_id"], hashes, begins)
             clock("geopackage")
+            if measured is not None and changed is not None:
+                report.outputs.update(city3d.models(
+                    stage, public, desc, settings, measured, changed, plan, report,
+                    report.source.get("source_date") or report.started))
+                clock("city3d")
             if validators:
                 for validator in validators:
                     validator.verdict()

@@ -62,6 +62,7 @@ class RunReport:
     inspire: dict[str, Any] = field(default_factory=dict)
     lifespan: dict[str, int] = field(default_factory=dict)
     public: dict[str, int] = field(default_factory=dict)
+    city3d: dict[str, Any] = field(default_factory=dict)  # heights, model, changes, planning
     transformation: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

@@ -7,6 +7,7 @@ learned about the file (encoding and how it was decided).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tempfile
@@ -54,7 +55,7 @@ def read_source(spec: SourceSpec) -> RawTable:
         raise SourceError(
             f"{path}: source file not found", hint="check source.path in the descriptor"
         )
-    readers = {"shapefile": _read_shapefile, "csv": _read_csv}
+    readers = {"shapefile": _read_shapefile, "csv": _read_csv, "citygml": _read_citygml}
     table = readers.get(spec.format, _read_generic)(spec)
     if len(table) == 0:
         raise SourceError(
@@ -203,6 +204,36 @@ def _read_generic(spec: SourceSpec) -> RawTable:
     geom, geom_notes = _geometries(wkb if wkb is not None else np.full(len(attrs), None))
     return _finish(spec.path, attrs, geom, geom_notes, "utf-8", "format", [],
                    _file_crs(spec.path, spec.layer))
+
+
+def _read_citygml(spec: SourceSpec) -> RawTable:
+    """AdV CityGML (a file or a folder of tiles): one record per solid-bearing object (a
+    building without parts, or each part) with its ground surfaces as the footprint, and the
+    columns gml_id, building_id, file, function, roof_type, measured_height, ground_z and
+    every generic attribute (gdi.city3d.citygml_read)."""
+    from gdi.city3d import citygml_read
+
+    path = spec.path
+    files = sorted(path.glob("*.gml")) if path.is_dir() else [path]
+    parts = list(citygml_read.read_folder(path) if path.is_dir()
+                 else citygml_read.read_tile(path))
+    if not parts:
+        raise SourceError(f"{path}: no building in the CityGML")
+    rows = [{"gml_id": p.id, "building_id": p.building_id, "file": p.file,
+             "function": p.function, "roof_type": p.roof_type,
+             "measured_height": None if p.measured_height is None else repr(p.measured_height),
+             "ground_z": None if p.ground_z is None else repr(p.ground_z), **p.attributes}
+            for p in parts]
+    attrs = pd.DataFrame(rows).astype(object)
+    attrs = attrs.where(attrs.notna(), None)
+    geometry = np.array([p.footprint for p in parts], dtype=object)
+    notes = sorted({f"{p.id}: {m}" for p in parts for m in p.problems})[:50]
+    horizontal, vertical = citygml_read.crs_of(files[0])
+    latest = max(files, key=lambda f: f.stat().st_mtime)
+    table = _finish(latest, attrs, geometry, {}, "utf-8", "format",
+                    [f"{len(files)} CityGML file(s), heights {vertical or 'not given'}",
+                     *notes], horizontal)
+    return dataclasses.replace(table, path=path)
 
 
 def _read_csv(spec: SourceSpec) -> RawTable:

@@ -163,9 +163,10 @@ class StreamValidator:
     follows the file as it grows. :meth:`finish_input` tells it the final size; the caller may
     do other work while it catches up; :meth:`verdict` waits and raises if invalid."""
 
-    def __init__(self, root: Path, imports: Iterable[tuple[str, str]], path: Path) -> None:
+    def __init__(self, root: Path, imports: Iterable[tuple[str, str]], path: Path, *,
+                 member: str = MEMBER) -> None:
         path.touch()
-        args = [sys.executable, "-m", "gdi.xsd", str(root), str(path)]
+        args = [sys.executable, "-m", "gdi.xsd", str(root), str(path), member]
         for ns, loc in sorted(set(imports)):
             args += [ns, loc]
         self.path = path
@@ -179,7 +180,8 @@ class StreamValidator:
                 self.proc.stdin.close()
             self.proc.stdin = None
 
-    def verdict(self) -> None:
+    def verdict(self) -> int:
+        """Wait for the validator; the number of members it read (raises if invalid)."""
         self.finish_input()
         out, err = self.proc.communicate()
         if self.proc.returncode != 0:
@@ -187,6 +189,7 @@ class StreamValidator:
             if self.proc.returncode == 3:
                 raise SchemaLoadError(message)
             raise SchemaValidationError(f"{self.path.name}: {message}")
+        return int(out.strip() or 0)
 
     def abort(self) -> None:
         if self.proc.stdin is not None:
@@ -198,17 +201,19 @@ class StreamValidator:
 
 
 def _main(argv: list[str]) -> int:
-    root, path, pairs = Path(argv[0]), Path(argv[1]), argv[2:]
+    root, path, member, pairs = Path(argv[0]), Path(argv[1]), argv[2], argv[3:]
     try:
         schema = schema_for(root, list(zip(pairs[::2], pairs[1::2], strict=True)))
     except SchemaLoadError as exc:
         print(exc)
         return 3
     try:
-        validate_file(_Follow(path, sys.stdin), schema)  # type: ignore[arg-type]
+        count = validate_file(_Follow(path, sys.stdin), schema,  # type: ignore[arg-type]
+                              member=member)
     except SchemaValidationError as exc:
         print(exc)
         return 1
+    print(count)
     return 0
 
 

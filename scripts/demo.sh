@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export GDI_PORT=${GDI_PORT:-8000}
-for d in trees playgrounds contaminated_sites; do
+for d in trees playgrounds contaminated_sites buildings; do
   [ -f "var/sources/$d/.complete" ] || { .venv/bin/gdi sample "$d" && touch "var/sources/$d/.complete"; }
 done
 .venv/bin/gdi run --all

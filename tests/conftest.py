@@ -61,6 +61,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     gdi("sample", "trees", data_dir=data)
     gdi("sample", "playgrounds", data_dir=data)
     gdi("sample", "contaminated_sites", data_dir=data)
+    gdi("sample", "buildings", "--count", "1500", data_dir=data)  # a small town (3 km²)
     report_file = data / "run-report.json"
     gdi("run", "--all", "-q", "--report", str(report_file), data_dir=data)
     reports = json.loads(report_file.read_text(encoding="utf-8"))

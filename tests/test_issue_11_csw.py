@@ -167,7 +167,7 @@ def test_wms_and_ogcapi_point_at_the_records(server: Server) -> None:
         assert f"ID={ident}" in url and ident in ids.values()
     assert f"ID={ids['service:wms']}" in vs[0]
     collections = json_get(f"{server.ogcapi}/collections")["collections"]
-    assert len(collections) == 5
+    assert len(collections) == 6
     for coll in collections:
         links = json_get(f"{server.ogcapi}/collections/{coll['id']}")["links"]
         described = [link for link in links if link["rel"] == "describedby"]

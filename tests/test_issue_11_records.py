@@ -61,6 +61,7 @@ def catalogue(published: Published, tmp_path_factory: pytest.TempPathFactory) ->
 def test_a_record_per_dataset_aggregate_and_service(catalogue: Path) -> None:
     keys = set(_records(catalogue))
     assert keys == {"dataset:trees", "dataset:playgrounds", "dataset:playground_equipment",
+                    "dataset:buildings",
                     "dataset:contaminated_sites", "dataset:contaminated_sites_grid",
                     "service:wms", "service:ogcapi", "service:csw", "service:atom",
                     "service:wfs"}
@@ -181,7 +182,7 @@ def test_service_records_couple_their_datasets(catalogue: Path) -> None:
     assert "REQUEST=GetRecordById" in coupled[f"{NAMESPACE}/trees"]
     ogc = _doc(catalogue, "service:ogcapi")
     assert _x(ogc, ".//srv:serviceType/gco:LocalName/text()") == ["download"]
-    assert len(ogc.xpath(".//srv:operatesOn", namespaces=NS)) == 5
+    assert len(ogc.xpath(".//srv:operatesOn", namespaces=NS)) == 6
     csw = _doc(catalogue, "service:csw")
     assert _x(csw, ".//srv:serviceType/gco:LocalName/text()") == ["discovery"]
     assert _x(csw, ".//gmd:keyword/gmx:Anchor/@xlink:href") == [

@@ -34,7 +34,8 @@ NS = {"wfs": WFS, "dls": DLS, "common": COMMON, "gmd": GMD,
       "ows": "http://www.opengis.net/ows/1.1", "gml": "http://www.opengis.net/gml/3.2"}
 TYPES = {"trees": "trees", "playgrounds": "LU.ExistingLandUse",
          "playground_equipment": "playground_equipment",
-         "contaminated_sites": "AM.RestrictedZonesAroundContaminatedSites"}
+         "contaminated_sites": "AM.RestrictedZonesAroundContaminatedSites",
+         "buildings": "BU.Building"}
 
 
 def _wfs(server: Server, **params: str) -> bytes:

@@ -84,7 +84,7 @@ def test_datasets_identifiers_distributions_and_checksums(published: Published) 
     ids = {str(graph.value(d, DCT.identifier)) for d in datasets}
     assert {i.rsplit("/", 1)[1] for i in ids} == {
         "trees", "playgrounds", "playground_equipment", "contaminated_sites",
-        "contaminated_sites_grid"}
+        "contaminated_sites_grid", "buildings"}
     assert {str(d) for d in datasets} == ids  # the dataset IRI is its stable identifier
     for ds in datasets:
         assert graph.value(ds, DCT.license) is None  # licences sit on the distributions

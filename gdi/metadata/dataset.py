@@ -180,7 +180,7 @@ def lineage(entry: DatasetEntry) -> str:
                      + (f" mit dem NTv2-Gitter {PurePath(str(grid)).name}" if grid else "")
                      + ".")
     inspire = rep.get("inspire", {})
-    if inspire.get("members") is not None and desc.inspire is not None:
+    if inspire.get("members") is not None and desc.inspire_schema is not None:
         valid = {True: "gültig", False: "nicht gültig"}.get(inspire.get("valid"), "nicht geprüft")
         parts.append(f"Umgebildet in das INSPIRE-Anwendungsschema "
                      f"{inspire.get('application_schema')} ({inspire.get('feature_type')}, "
@@ -194,7 +194,7 @@ def lineage(entry: DatasetEntry) -> str:
 def conformity_result(entry: DatasetEntry) -> tuple[bool | None, str]:
     """Degree of conformity to Regulation 1089/2010 from this release's validation."""
     inspire = entry.release.report.get("inspire", {})
-    if entry.desc.inspire is None:
+    if entry.desc.inspire_schema is None:
         return False, ("Keine Umbildung in ein INSPIRE-Anwendungsschema: der Datensatz ist "
                        "nicht konform.")
     valid = inspire.get("valid")

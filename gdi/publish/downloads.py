@@ -44,7 +44,7 @@ def describe(desc: Descriptor, folder: Path, name: str, base_url: str, title: I1
     fmt_name, version, media = file_format(name)
     code = file_crs(name, desc.storage_crs)
     label = crs.parse_crs(code).name
-    schema = desc.inspire.application_schema if desc.inspire else ""
+    schema = desc.inspire_schema or ""
     gml = name.endswith(".gml")  # only INSPIRE datasets have a GML: the INSPIRE schema
     what_de = f"INSPIRE-GML {version} ({schema})" if gml else f"{fmt_name} (öffentliches Schema)"
     what_en = f"INSPIRE GML {version} ({schema})" if gml else f"{fmt_name} (public schema)"

@@ -87,6 +87,8 @@ def _classes(kind: str, title: I18n, view: ViewSpec, colours: dict[str, Any]
     cls: dict[str, Any] = {"__type__": "class", "name": title.de, "group": DEFAULT_STYLE}
     fill = {"color": colours["color"], "opacity": colours["opacity"]}
     line = {"outlinecolor": colours["outlinecolor"], "width": colours["width"]}
+    if kind == "POLYGON" and view.ramp_field:
+        return _ramp(view, line)
     if kind == "POLYGON":
         cls["styles"] = [_style(**fill), _style(**line)]
         return [cls]
@@ -101,6 +103,29 @@ def _classes(kind: str, title: I18n, view: ViewSpec, colours: dict[str, Any]
     return [cls, {"__type__": "class", "name": f"{title.de} (ohne Maß)", "group": DEFAULT_STYLE,
                   "styles": [_style(symbol="circle", size=4, minsize=3, **fill,
                                     outlinecolor=colours["outlinecolor"])]}]
+
+
+# ColorBrewer YlOrRd (sequential, colour-blind safe), light to dark
+RAMP = ([255, 255, 178], [254, 217, 118], [254, 178, 76], [253, 141, 60], [240, 59, 32],
+        [189, 0, 38])
+
+
+def _ramp(view: ViewSpec, line: dict[str, Any]) -> list[dict[str, Any]]:
+    """Classes of ``view.ramp_field`` between ``view.ramp_breaks`` (legend: '3–6 m')."""
+    field, unit = view.ramp_field, f" {view.ramp_unit}".rstrip()
+    edges = [None, *view.ramp_breaks, None]
+    out = []
+    for k in range(len(edges) - 1):
+        lo, hi = edges[k], edges[k + 1]
+        cond = [f"[{field}] >= {lo}"] if lo is not None else []
+        cond += [f"[{field}] < {hi}"] if hi is not None else []
+        name = (f"unter {hi:g}{unit}" if lo is None else f"ab {lo:g}{unit}" if hi is None
+                else f"{lo:g}–{hi:g}{unit}")
+        colour = RAMP[min(k * (len(RAMP) - 1) // max(len(edges) - 2, 1), len(RAMP) - 1)]
+        out.append({"__type__": "class", "name": name, "group": DEFAULT_STYLE,
+                    "expression": "(" + " AND ".join(cond) + ")",
+                    "styles": [_style(color=colour, opacity=100), _style(**line)]})
+    return out
 
 
 def _label(spec: LabelSpec) -> dict[str, Any]:

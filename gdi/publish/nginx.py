@@ -271,7 +271,8 @@ error_log {logs}/nginx-error.log warn;
 events {{ worker_connections 512; }}
 http {{
     include /etc/nginx/mime.types;
-    types {{ application/gml+xml gml; application/geopackage+sqlite3 gpkg; }}
+    types {{ application/gml+xml gml; application/geopackage+sqlite3 gpkg;
+             application/city+json-seq jsonl; }}
     default_type application/octet-stream;
     # paths only: query strings (filters on names, addresses...) never reach a log
     log_format paths '$remote_addr [$time_local] "$request_method $uri" $status $body_bytes_sent';

@@ -36,11 +36,13 @@ def download_files(desc: Descriptor, download_crs: tuple[str, ...] = ()) -> list
     from gdi.publish.outputs import other_crs, variant_file
 
     names = [f"{desc.id}.gpkg"]
-    if desc.inspire is not None:
-        names.append(f"{desc.id}.inspire.gml")
+    if desc.inspire_gml is not None:
+        names.append(desc.inspire_gml)
     if desc.publication.aggregate is not None:
         names.append(f"{desc.publication.aggregate.collection}.gpkg")
-    return names + [variant_file(n, c) for c in other_crs(desc, download_crs) for n in names]
+    # a 3D GML keeps its heights with the UTM coordinates: no variant in another CRS
+    flat = [n for n in names if not n.endswith(".bu3d.gml")]
+    return names + [variant_file(n, c) for c in other_crs(desc, download_crs) for n in flat]
 
 
 def published(settings: Settings) -> list[tuple[Descriptor, Path]]:
@@ -140,11 +142,11 @@ def collections(desc: Descriptor, live: Path, settings: Settings, *, internal: b
              if (live / f).exists()]
     links = _enclosures(desc, live, [f for f in files if f.startswith(f"{desc.id}.")],
                         settings, pub.title)
-    if desc.inspire is not None:  # the INSPIRE spatial object type of the enclosed GML
+    for concept in desc.inspire_feature_types[:1]:  # the INSPIRE type of the enclosed GML
         links.append({"type": "text/html", "rel": "tag", "hreflang": "en",
-                      "title": f"INSPIRE feature concept {desc.inspire.feature_type} "
+                      "title": f"INSPIRE feature concept {concept} "
                                "(of the INSPIRE GML download)",
-                      "href": vocab.FEATURE_CONCEPT.format(desc.inspire.feature_type)})
+                      "href": vocab.FEATURE_CONCEPT.format(concept)})
     links += _record_links(pub.collection, settings, records)
     titles = {n: f.title.de for n, f in desc.fields.items() if f.title and not f.internal}
     out = {pub.collection: _resource(

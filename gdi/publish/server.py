@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from gdi.city3d import products
 from gdi.errors import GdiError, ServiceError
 from gdi.locks import exclusive
 from gdi.metadata import catalogue
@@ -127,8 +128,10 @@ class Services:
         for desc, _ in datasets:
             folder = downloads / desc.id
             folder.mkdir(parents=True)
-            for name in ogcapi.download_files(desc, self.settings.city.download_crs):
-                (folder / name).symlink_to(self.settings.publish_dir / desc.id / "current" / name)
+            live = self.settings.publish_dir / desc.id / "current"
+            for name in ogcapi.download_files(desc, self.settings.city.download_crs) + [
+                    n for n in products.downloads(desc) if (live / n).exists()]:
+                (folder / name).symlink_to(live / name)
         write_frontpage(run / "static", datasets, self.settings)
         assets.copy_vendor(self.settings.project_dir / "portal" / "node_modules", run / "static")
         write_codelists(run / "codelists", self.settings)

@@ -222,10 +222,8 @@ def dataset_feed(ds: FeedDataset, ctx: Context, lang: str) -> etree._Element:
           title="Downloaddienst (Service-Feed)" if de else "Download service feed")
     _link(feed, ds.record, "describedby", CSW_TYPE, hreflang="de",
           title="Metadaten des Datensatzes (ISO 19139)" if de else "Dataset metadata")
-    inspire = ds.entry.desc.inspire
-    if inspire is not None and ds.entry.inspire:  # the spatial object types of the GML
-        types = [inspire.feature_type] + ([inspire.dataset.feature_type]
-                                          if inspire.dataset is not None else [])
+    types = ds.entry.desc.inspire_feature_types
+    if types and ds.entry.inspire:  # the spatial object types of the GML
         for name in types:
             _link(feed, vocab.FEATURE_CONCEPT.format(name), "describedby", "text/html",
                   hreflang="en", title=f"INSPIRE-Objektart {name}" if de
