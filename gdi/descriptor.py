@@ -342,11 +342,22 @@ class PlanningSpec(Model):
     storey_height_m: float = Field(default=3.0, gt=0)  # height of a project given in storeys
 
 
+class Lod2Spec(Model):
+    """The state's LoD2 CityGML tiles merged in (gdi.city3d.lod2): used where current."""
+
+    path: Path  # the folder of tiles
+    pattern: str = "*.gml"
+    footprint_tolerance_m: float = Field(default=0.5, ge=0)  # Hausdorff ALKIS <-> LoD2
+    roof_tolerance_m: float = Field(default=1.5, gt=0)  # LoD2 roof mean vs DOM roof median
+
+
 class City3dSpec(Model):
     heights: HeightsSpec
+    lod2: Lod2Spec | None = None
     function_field: str | None = None    # the ALKIS Gebäudefunktion (31001_xxxx)
     roof_type_field: str | None = None   # the AdV roof form code
     storeys_field: str | None = None     # storeys above ground
+    footprint_date_field: str | None = None  # Grundrissaktualität (against the LoD2's)
     # ALKIS function code -> INSPIRE CurrentUseValue: a CSV (code;name;current_use)
     current_use_table: Path | None = None
     change: ChangeSpec = ChangeSpec()
@@ -434,6 +445,7 @@ class Descriptor(Model):
         if self.city3d is not None:
             c3 = self.city3d
             for name in (c3.function_field, c3.roof_type_field, c3.storeys_field,
+                         c3.footprint_date_field,
                          c3.heights.ground_field, c3.heights.height_field):
                 if name is not None and name not in self.fields:
                     raise ValueError(f"city3d names unknown field '{name}'")

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from gdi import crs, crscheck, guard, lifespan, preview
 from gdi.city3d import build as city3d
+from gdi.city3d.measure import measured_buildings
 from gdi.clean import CleanTable, clean
 from gdi.descriptor import Descriptor
 from gdi.errors import GdiError, PublicationError, PublicationRefused
@@ -114,7 +115,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
         work = settings.data_dir / "work" / desc.id
         work.mkdir(parents=True, exist_ok=True)
         with _bar(len(table.data), f"{desc.id}: heights", quiet) as bar:
-            measured = city3d.measured_buildings(table, desc, settings, work, report,
+            measured = measured_buildings(table, desc, settings, work, report,
                                                  raw.path.name, bar.update)
         table = measured.table
         plan = city3d.plan_of(measured, desc, report.started)  # a bad file refuses the run

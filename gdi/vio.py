@@ -219,6 +219,11 @@ def _read_citygml(spec: SourceSpec) -> RawTable:
                  else citygml_read.read_tile(path))
     if not parts:
         raise SourceError(f"{path}: no building in the CityGML")
+    if spec.layer == "buildings":  # one record per Building: its parts' ground surfaces
+        parts = citygml_read.whole_buildings(parts)
+    elif spec.layer not in (None, "parts"):
+        raise SourceError(f"{path}: layer '{spec.layer}' of a CityGML source is 'parts' "
+                          "(a record per solid: the default) or 'buildings'")
     rows = [{"gml_id": p.id, "building_id": p.building_id, "file": p.file,
              "function": p.function, "roof_type": p.roof_type,
              "measured_height": None if p.measured_height is None else repr(p.measured_height),

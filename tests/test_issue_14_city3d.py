@@ -127,8 +127,10 @@ def _shells(doc: dict[str, Any]) -> dict[str, tuple[Surface, ...]]:
     verts = np.asarray(doc["vertices"], dtype=float) * t["scale"] + t["translate"]
     out = {}
     for oid, obj in doc["CityObjects"].items():
-        (geom,) = obj["geometry"]
-        assert geom["type"] == "Solid" and geom["lod"] == "1.2"
+        if obj["type"] != "Building":  # a BuildingPart of an official LoD2 (issue 15)
+            continue
+        (geom,) = [g for g in obj["geometry"] if g["lod"] == "1.2"]
+        assert geom["type"] == "Solid"
         sem = geom["semantics"]
         kinds = [sem["surfaces"][v]["type"] for v in sem["values"][0]]
         shell = geom["boundaries"][0]
@@ -182,10 +184,11 @@ def test_cityjson_valid_and_every_body_closed(town: tuple[Path, Picks, pd.DataFr
     rel = _release(data)
     doc = json.loads((rel / "buildings.city.json").read_text(encoding="utf-8"))
     pub = pyogrio.read_dataframe(rel / "buildings.gpkg")
-    assert set(doc["CityObjects"]) == set(pub.local_id)
+    buildings = {k for k, o in doc["CityObjects"].items() if o["type"] == "Building"}
+    assert buildings == set(pub.local_id)
     assert doc["metadata"]["referenceSystem"].endswith("/EPSG/0/25832")
     rng = np.random.default_rng(14)
-    ids = list(doc["CityObjects"])
+    ids = sorted(buildings)
     picked = {i: doc["CityObjects"][i] for i in rng.choice(ids, 150, replace=False)}
     cityjson.validate_schema(cityjson.sample({**doc, "CityObjects": picked}, 150),
                              CJ_SCHEMAS)
@@ -270,6 +273,11 @@ def test_second_delivery_reports_exactly_the_four_changes(
         json.loads((_release(second) / "buildings.city.json").read_text())["CityObjects"])
 
 
+def _buildings(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Building objects (a building's official LoD2 parts are objects of their own)."""
+    return {k: o for k, o in doc["CityObjects"].items() if o["type"] == "Building"}
+
+
 def _project(folder: Path, name: str, feature_props: dict[str, Any], geom: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -293,8 +301,8 @@ def test_planning_variant_replaces_two_buildings(
               "storeys": 4, "replaces": list(picks.pair), "id": "plan-quartier-1"}, block)
     gdi("run", "buildings", "-q", data_dir=data)
     rel = _release(data)
-    variant = json.loads((rel / "buildings.planning.city.json").read_text())["CityObjects"]
-    existing = json.loads((rel / "buildings.city.json").read_text())["CityObjects"]
+    variant = _buildings(json.loads((rel / "buildings.planning.city.json").read_text()))
+    existing = _buildings(json.loads((rel / "buildings.city.json").read_text()))
     assert set(existing) - set(variant) == set(picks.pair)
     assert set(variant) - set(existing) == {"plan-quartier-1"}
     planned = variant["plan-quartier-1"]
@@ -402,4 +410,28 @@ def test_served_height_table_wms_and_3d_downloads(published: Published, server: 
             assert resp.status == 200 and head
     with urllib.request.urlopen(f"{server.base}/downloads/buildings/buildings.city.json") as r:
         doc = json.loads(r.read())
-    assert len(doc["CityObjects"]) == published.reports["buildings"]["published"]
+    assert sum(o["type"] == "Building" for o in doc["CityObjects"].values()) == \
+        published.reports["buildings"]["published"]
+
+
+def test_served_3d_view_and_tilesets(published: Published, server: Server) -> None:
+    """Issue 15 through the real front: the 3D page, its tileset and a tile's content."""
+    page = http_body(f"{server.base}/static/3d.html").decode()
+    assert "/downloads/buildings/buildings.3dtiles/existing/tileset.json" in page
+    ts = json.loads(http_body(
+        f"{server.base}/downloads/buildings/buildings.3dtiles/existing/tileset.json"))
+    stack, uris = [ts["root"]], []
+    while stack:
+        tile = stack.pop()
+        uris += [tile["content"]["uri"]] if "content" in tile else []
+        stack += tile.get("children", [])
+    glb = http_body(f"{server.base}/downloads/buildings/buildings.3dtiles/existing/{uris[0]}")
+    assert glb[:4] == b"glTF"
+    index = json.loads(http_body(f"{server.base}/downloads/buildings/buildings.tiles.json"))
+    assert sum(t["buildings"] for t in index["tiles"]) == \
+        published.reports["buildings"]["published"]
+    tile = index["tiles"][0]
+    body = http_body(f"{server.base}/downloads/buildings/{tile['citygml']['href']}")
+    assert len(body) == tile["citygml"]["bytes"]
+    front = http_body(f"{server.base}/").decode()
+    assert "/static/3d.html" in front

@@ -1,10 +1,15 @@
-"""Encode LoD1.2 bodies as INSPIRE Buildings 3D (``bu-core3d`` 4.0) GML 3.2.
+"""Encode bodies as INSPIRE Buildings 3D (``bu-core3d`` 4.0) GML 3.2: LoD1.2 and LoD2.
 
 A WFS 2.0 ``wfs:FeatureCollection`` of ``bu-core3d:Building`` members, streamed with
 ``lxml.etree.xmlfile``. As in :mod:`gdi.inspire.gml`, the member is built once as a template
-(constant codes and voids exist once); per body only the variable leaves are set and the solid's
-polygons are refilled from a pool (:class:`gdi.city3d.citygml.SurfacePool`, whose helpers both
+(constant codes and voids exist once); per body only the variable leaves are set and the
+polygons are refilled from pools (:class:`gdi.city3d.gmlgeom.SurfacePool`, whose helpers both
 encoders share), then the member is serialised.
+
+A body with LoD2 (issue 15) also gets ``geometry3DLoD2``: a ``geometryMultiSurface`` of all
+LoD2 polygons of all its parts (ids ``<gid>.lod2.<i>``). A MultiSurface, not a Solid: the
+state's solids are published as delivered and need not be perfectly closed, and a Solid would
+claim closedness; the parts stay one building, as in ``geometry3DLoD1``.
 
 Every property of the type is mapped, voided with a nilReason, or omitted for a reason (the
 project's rule, cf. :mod:`gdi.inspire.plan`); :data:`PROPERTIES` lists the decisions in schema
@@ -20,14 +25,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from gdi.city3d.citygml import (
+from gdi.city3d.citygml import Progress, lifespan, stream
+from gdi.city3d.gmlgeom import (
     EncodeError,
-    Progress,
     SurfacePool,
     compound_srs,
-    lifespan,
+    lod2_surfaces,
     ncname,
-    stream,
     unique,
 )
 from gdi.city3d.model import Body, ModelInfo
@@ -65,8 +69,11 @@ PROPERTIES: dict[str, str] = {
     "parts": "omit:each body is published as one building",
     "geometry2D": "omit:the footprint is the solid's ground surface (footPrint reference)",
     "geometry3DLoD1": "mapped (geometrySolid; terrainIntersection and accuracies void)",
-    "geometry3DLoD2": "omit:LoD1 data", "geometry3DLoD3": "omit:LoD1 data",
-    "geometry3DLoD4": "omit:LoD1 data",
+    # conditional: omitted for a LoD1.2-only body, mapped for a body with Body.lod2
+    "geometry3DLoD2": ("omit:LoD1.2-only body; with Body.lod2 mapped (geometryMultiSurface of "
+                       "all parts' polygons; terrainIntersection and accuracies void)"),
+    "geometry3DLoD3": "omit:LoD1.2 and LoD2 data only",
+    "geometry3DLoD4": "omit:LoD1.2 and LoD2 data only",
 }
 
 
@@ -100,6 +107,19 @@ def _set(el: etree._Element, text: str | None, reason: str = "Unknown") -> None:
         el.attrib.pop(_NIL, None)
         el.attrib.pop("nilReason", None)
         el.text = text
+
+
+def _geometry_tail(g: etree._Element) -> None:
+    """The properties of a BuildingGeometry3DLoD after its geometry (LoD1 and LoD2 alike,
+    up to LoD1's verticalGeometryReference3DTop)."""
+    elevation = "ElevationReferenceValue"
+    _sub(g, BU3D, "terrainIntersection", void="Unpopulated")
+    _sub(g, BU3D, "verticalGeometryReference3DBottom", href=_code(elevation, "generalGround"))
+    # gml:LengthType requires uom even when nil
+    _sub(g, BU3D, "horizontalGeometryEstimatedAccuracy", void="Unknown", uom="m")
+    _sub(g, BU3D, "verticalGeometryEstimatedAccuracy", void="Unknown", uom="m")
+    _sub(g, BU3D, "horizontalGeometryReference",
+         href=_code("HorizontalGeometryReferenceValue", "footPrint"))
 
 
 class _Template:
@@ -141,14 +161,15 @@ class _Template:
                           srsDimension="3")
         shell = _sub(_sub(self.solid, GML, "exterior"), GML, "Shell")
         self.pool = SurfacePool(shell, GML, polygon_ids=True)  # GML 3.2: gml:id is required
-        _sub(g, BU3D, "terrainIntersection", void="Unpopulated")
-        _sub(g, BU3D, "verticalGeometryReference3DBottom", href=_code(elevation, "generalGround"))
-        # gml:LengthType requires uom even when nil
-        _sub(g, BU3D, "horizontalGeometryEstimatedAccuracy", void="Unknown", uom="m")
-        _sub(g, BU3D, "verticalGeometryEstimatedAccuracy", void="Unknown", uom="m")
-        _sub(g, BU3D, "horizontalGeometryReference",
-             href=_code("HorizontalGeometryReferenceValue", "footPrint"))
+        _geometry_tail(g)
         _sub(g, BU3D, "verticalGeometryReference3DTop", href=_code(elevation, "generalRoof"))
+        # geometry3DLoD2: put after geometry3DLoD1 only for a body with LoD2
+        self.lod2 = etree.Element(f"{{{BU3D}}}geometry3DLoD2")
+        g2 = _sub(self.lod2, BU3D, "BuildingGeometry3DLoD2")
+        self.multi = _sub(_sub(g2, BU3D, "geometryMultiSurface"), GML, "MultiSurface",
+                          srsName=srs, srsDimension="3")
+        self.pool2 = SurfacePool(self.multi, GML, polygon_ids=True)
+        _geometry_tail(g2)
 
     def fill(self, body: Body, gid: str, use: str | None) -> etree._Element:
         self.building.set(_GID, gid)
@@ -174,7 +195,14 @@ class _Template:
         storeys = body.attributes.get("storeys")
         _set(self.floors, None if storeys is None else str(int(storeys)))
         self.solid.set(_GID, gid + ".solid")
-        self.pool.fill(body, gid)
+        self.pool.fill(body.shell, body.id, gid)
+        if body.lod2:
+            self.multi.set(_GID, gid + ".lod2")
+            self.pool2.fill(lod2_surfaces(body), body.id, gid + ".lod2")
+            if self.lod2.getparent() is None:
+                self.building.append(self.lod2)  # geometry3DLoD1 is the last child
+        elif self.lod2.getparent() is not None:
+            self.building.remove(self.lod2)
         return self.member
 
 

@@ -1,8 +1,7 @@
 """The 3D steps of a buildings run (called by gdi.pipeline, which keeps the release):
 
-1. :func:`measured_buildings` (after the clean step): one polygon per footprint, heights from
-   the DGM/DOM (or the source), the LoD1.2 shell and its structural checks; a building that
-   fails a rule is rejected with its reason, so read = published + rejected still holds;
+1. :func:`gdi.city3d.measure.measured_buildings` (after the clean step): heights, sources
+   (LoD2 or LoD1.2), roof forms, the LoD1.2 shell and its checks; failures are rejected;
 2. :func:`carried_forward`: the changes against the live release and each version's begin;
 3. :func:`models` (inside the staging folder): CityJSON, CityJSONSeq, CityGML 2.0 and the
    INSPIRE BU-3D GML of the existing state, the change list and the history store, and the
@@ -12,8 +11,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gdi.city3d import changes, heights, planning, rasters, solids
+from gdi.city3d import changes, heights, lod2, planning, rasters, solids, tiled
+from gdi.city3d.measure import Measured
 from gdi.city3d.model import Body, ModelInfo
 from gdi.clean import CleanTable
 from gdi.descriptor import Descriptor
@@ -29,145 +27,7 @@ from gdi.errors import DescriptorError
 from gdi.report import RunReport
 from gdi.settings import Settings
 
-MAIN_PART_SHARE = 0.9  # a footprint in parts keeps its largest part if that holds 90 %
 _RENAMED = ("function", "roof_type", "storeys")
-
-
-@dataclasses.dataclass(frozen=True)
-class Measured:
-    table: CleanTable
-    shells: dict[str, tuple[Any, ...]]  # local id -> LoD1.2 shell
-    mosaics: tuple[rasters.Mosaic, ...]
-
-
-def _single(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(one polygon per footprint, reason or None): the largest part if it holds 90 %."""
-    polys = np.full(len(geoms), None, dtype=object)
-    why = np.full(len(geoms), None, dtype=object)
-    geoms = np.asarray(geoms, dtype=object)
-    one = shapely.get_num_geometries(geoms) == 1  # nearly all: no loop for them
-    polys[one] = shapely.get_geometry(geoms[one], 0)
-    flat = one & ~(shapely.area(polys.astype(object)) > 0)
-    why[flat] = "footprint without area"
-    polys[flat] = None
-    for i in np.flatnonzero(~one):
-        g = geoms[i]
-        parts = [p for p in shapely.get_parts(g) if p.area > 0]
-        if not parts:
-            why[i] = "footprint without area"
-            continue
-        parts.sort(key=lambda p: -p.area)
-        if parts[0].area < MAIN_PART_SHARE * sum(p.area for p in parts):
-            why[i] = (f"footprint in {len(parts)} parts (after repair); an ALKIS building "
-                      "is one surface")
-            continue
-        polys[i] = parts[0]
-    return polys, why
-
-
-def _reject(table: CleanTable, why: np.ndarray, field: str) -> list[dict[str, Any]]:
-    return [{"file": table.rejections[0]["file"] if table.rejections else "", "record":
-             int(table.record[i]), "field": field, "value": None, "reason": str(why[i]),
-             "kind": "rejected"} for i in np.flatnonzero(pd.notna(why))]
-
-
-def _kept_heights(desc: Descriptor, settings: Settings, print_: str, ids: pd.Series,
-                  polys: np.ndarray, ok: np.ndarray) -> pd.DataFrame:
-    """Heights of the live release for buildings whose footprint is unchanged, when the
-    rasters and the height settings are too (same fingerprint); rows of the others empty."""
-    import json
-
-    import pyogrio
-
-    from gdi.publish import release
-
-    empty = pd.DataFrame(index=range(len(polys)), columns=list(heights.derived_fields()))
-    live = release.current(settings.publish_dir, desc.id)
-    if live is None or not (live / f"{desc.id}.gpkg").exists():
-        return empty
-    rep = json.loads((live / "report.json").read_text(encoding="utf-8"))
-    if rep.get("city3d", {}).get("fingerprint") != print_:
-        return empty
-    prev = pyogrio.read_dataframe(live / f"{desc.id}.gpkg",
-                                  columns=["local_id", *heights.derived_fields()])
-    where = pd.Index(prev["local_id"].astype(str)).get_indexer(ids.astype(str))
-    hit = np.flatnonzero(ok & (where >= 0))
-    old = np.asarray(shapely.get_geometry(prev.geometry.to_numpy()[where[hit]], 0),
-                     dtype=object)
-    same = shapely.equals_exact(np.asarray(polys[hit], dtype=object), old, tolerance=0.0005)
-    rows = hit[same]
-    out = empty.copy()
-    values = prev.drop(columns=["local_id", "geometry"]).iloc[where[rows]]
-    out.iloc[rows] = values[list(empty.columns)].to_numpy(dtype=object)
-    return out
-
-
-def measured_buildings(table: CleanTable, desc: Descriptor, settings: Settings,
-                       work_dir: Path, report: RunReport, source_file: str,
-                       progress: Any = None) -> Measured:
-    spec = desc.city3d
-    assert spec is not None
-    polys, why = _single(table.geometry)
-    ok = pd.isna(why)
-    mosaics: tuple[rasters.Mosaic, ...] = ()
-    hs = spec.heights
-    clock = time.perf_counter()
-    steps: dict[str, float] = {}
-    if hs.source == "rasters":
-        assert hs.dgm is not None and hs.dom is not None
-        dgm = rasters.open_mosaic(hs.dgm, "DGM", work_dir)
-        dom = rasters.open_mosaic(hs.dom, "DOM", work_dir)
-        mosaics = (dgm, dom)
-        steps["rasters_checked"] = round(time.perf_counter() - clock, 3)
-        print_ = rasters.fingerprint(mosaics, hs.model_dump_json())
-        kept = _kept_heights(desc, settings, print_, table.data["local_id"], polys, ok)
-        idx = np.flatnonzero(ok & ~kept.index.isin(kept.dropna(how="all").index))
-        got = heights.measure(polys[idx], dgm, dom, hs, progress)
-        frame = pd.concat([got.set_axis(idx), kept.dropna(how="all")]).reindex(
-            range(len(polys)))
-        report.city3d["heights_reused"] = int(ok.sum() - len(idx))
-        report.city3d["fingerprint"] = print_
-    else:
-        assert hs.ground_field and hs.height_field
-        frame = heights.from_attributes(table.data[hs.ground_field], table.data[hs.height_field])
-    steps["heights"] = round(time.perf_counter() - clock - sum(steps.values()), 3)
-    verdict = heights.verdicts(frame, hs)
-    height_why = verdict.copy()
-    height_why[~ok] = None
-    shells: dict[str, tuple[Any, ...]] = {}
-    shell_why = np.full(len(polys), None, dtype=object)
-    ids = table.data["local_id"].astype(str).to_numpy()
-    ground = frame["ground_height"].to_numpy(dtype=float)
-    roof = frame["roof_lod12"].to_numpy(dtype=float)
-    for i in np.flatnonzero(ok & pd.isna(height_why)):
-        shell = solids.extrude(polys[i], float(ground[i]), float(roof[i]))
-        problems = solids.check(shell)
-        if problems:
-            shell_why[i] = f"LoD1.2 body not valid: {problems[0]}"
-        else:
-            shells[ids[i]] = shell
-    steps["bodies_checked"] = round(time.perf_counter() - clock - sum(steps.values()), 3)
-    report.city3d["timings"] = steps
-    rows = [*_reject(table, why, "geometry"), *_reject(table, height_why, "height"),
-            *_reject(table, shell_why, "geometry")]
-    for r in rows:
-        r["file"] = source_file
-    keep = ok & pd.isna(height_why) & pd.isna(shell_why)
-    data = pd.concat([table.data.reset_index(drop=True), frame.reset_index(drop=True)], axis=1)
-    geoms = np.array([None if p is None else shapely.MultiPolygon([p]) for p in polys],
-                     dtype=object)
-    report.city3d["heights"] = {
-        "source": hs.source, "block_percentile": hs.block_percentile,
-        "ground_percentile": hs.ground_percentile, "erode_m": hs.erode_m,
-        "quality": {str(k): int(v) for k, v in
-                    pd.Series(frame["height_quality"][keep]).value_counts().items()},
-        "rasters": [{"name": m.name, "tiles": len(m.tiles), "resolution_m": m.res,
-                     "bounds": list(m.bounds), "source_date": m.source_date} for m in mosaics],
-    }
-    out = dataclasses.replace(table, data=data[keep].reset_index(drop=True),
-                              geometry=geoms[keep], record=table.record[keep],
-                              rejections=[*table.rejections, *rows])
-    return Measured(out, shells, mosaics)
 
 
 def carried_forward(table: CleanTable, desc: Descriptor, live: Path | None, now: str
@@ -209,9 +69,10 @@ def _value(v: Any) -> Any:
     return v if isinstance(v, str | int | float | bool) else str(v)
 
 
-def bodies(public: CleanTable, shells: dict[str, tuple[Any, ...]], desc: Descriptor
-           ) -> list[Body]:
-    """The public bodies of the existing state: public attributes only."""
+def bodies(public: CleanTable, shells: dict[str, tuple[Any, ...]], desc: Descriptor,
+           lod2_used: dict[str, lod2.Lod2Building] | None = None) -> list[Body]:
+    """The public bodies of the existing state: public attributes only; LoD2 where used."""
+    lod2_used = lod2_used or {}
     spec = desc.city3d
     assert spec is not None
     rename = {getattr(spec, f"{k}_field"): k for k in _RENAMED if getattr(spec, f"{k}_field")}
@@ -224,8 +85,11 @@ def bodies(public: CleanTable, shells: dict[str, tuple[Any, ...]], desc: Descrip
         ident = str(rec.pop("local_id"))
         attrs = {k: _value(v) for k, v in rec.items()}
         attrs["status"] = "existing"
+        official = lod2_used.get(ident)
         out.append(Body(ident, shells[ident], attrs, float(attrs["ground_height"]),
-                        float(attrs["roof_lod12"]), begins[i]))
+                        float(attrs["roof_lod12"]), begins[i],
+                        lod2=official.shells if official else (),
+                        lod2_parts=official.parts if official else ()))
     return out
 
 
@@ -309,7 +173,7 @@ def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings
             unmapped[str(code)] = unmapped.get(str(code), 0) + 1
         return use
 
-    existing = bodies(public, measured.shells, desc)
+    existing = bodies(public, measured.shells, desc, measured.lod2)
     schemas = settings.shared_dir / "cityjson-schemas"
     meta = info(desc, settings, measured.mosaics, source_date)
     written = products.write_model(stage, desc.id, existing, meta, current_use,
@@ -320,7 +184,12 @@ def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings
     the_plan, planned = plan
     out: dict[str, str] = {k: v for k, v in written.items() if isinstance(v, str)}
     summary: dict[str, Any] = {"bodies": len(existing), "vertices": written["vertices"],
-                               "timings": written["timings"], "current_use_unmapped": unmapped}
+                               "timings": written["timings"], "current_use_unmapped": unmapped,
+                               "lod2_bodies": sum(1 for b in existing if b.lod2),
+                               "tiles_1km": written.get("tiles")}
+    out["tiles_1km"] = tiled.index_name(desc.id)
+    summary["3dtiles"] = {"existing": products.write_3dtiles(stage, desc.id, "existing",
+                                                             existing, meta)}
     if the_plan.files:
         variant = [b for b in existing if b.id not in the_plan.replaced] + planned
         meta_p = info(desc, settings, measured.mosaics, source_date, "planning")
@@ -330,6 +199,8 @@ def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings
         summary["planning"] = {"files": list(the_plan.files), "planned": len(planned),
                                "replaced": dict(sorted(the_plan.replaced.items())),
                                "bodies": len(variant)}
+        summary["3dtiles"]["planning"] = products.write_3dtiles(stage, desc.id, "planning",
+                                                                variant, meta_p)
     csv_name, hist_name = changes.write(changed, stage, desc.id)
     out["changes"], out["history"] = csv_name, hist_name
     summary["changes"] = changed.counts()

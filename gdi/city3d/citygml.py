@@ -1,10 +1,22 @@
-"""Encode LoD1.2 bodies as CityGML 2.0 (LoD1 solids), streamed with ``lxml.etree.xmlfile``.
+"""Encode bodies as CityGML 2.0 (LoD1 solids and LoD2), streamed with ``lxml.etree.xmlfile``.
 
 A ``core:CityModel`` (gml:name, a 3D gml:Envelope: the bodies are collected first) of
 ``core:cityObjectMember/bldg:Building``: ``function`` (AdV code), ``roofType``,
 ``measuredHeight``, ``storeysAboveGround``, ``lod1Solid`` (gml:Solid of a CompositeSurface);
-every other attribute becomes a generic attribute typed by its Python type. The helpers for
-geometry, ids, timestamps and streaming are shared with :mod:`gdi.city3d.bu3d`.
+every other attribute becomes a generic attribute typed by its Python type.
+
+A body with LoD2 (issue 15) keeps its lod1Solid and gets, per LoD2 part, a ``lod2Solid``
+(gml:Solid whose CompositeSurface refers by ``xlink:href`` to the polygons) and one
+``boundedBy/bldg:<Kind>Surface/lod2MultiSurface`` per surface holding its polygon: the AdV
+layout, so the semantics live once in boundedBy. A single part sits in the Building itself;
+of several parts each becomes a ``consistsOfBuildingPart/BuildingPart`` (gml:id = its id),
+except a part whose id is the building's own (geometry of the Building itself, as AdV allows).
+Order as in building.xsd: lod1Solid, lod2Solid, boundedBy, consistsOfBuildingPart. Derived
+ids: surfaces ``<part>.s<j>``, polygons ``<part>.p<j>``. Like the Building, the LoD2 elements
+are pooled and refilled from body to body.
+
+The geometry, srsName and id helpers are in :mod:`gdi.city3d.gmlgeom`; timestamps and
+streaming here are shared with :mod:`gdi.city3d.bu3d`.
 """
 
 from __future__ import annotations
@@ -14,7 +26,6 @@ import dataclasses
 import datetime as dt
 import functools
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,8 +33,17 @@ from typing import Any, Protocol
 import numpy as np
 from lxml import etree
 
-from gdi.city3d.model import Body, ModelInfo
-from gdi.errors import GdiError
+from gdi.city3d.gmlgeom import (
+    EncodeError,
+    SurfacePool,
+    bounds,
+    compound_srs,
+    lod2_layout,
+    ncname,
+    refill,
+    unique,
+)
+from gdi.city3d.model import Body, ModelInfo, Surface
 
 CORE = "http://www.opengis.net/citygml/2.0"
 BLDG = "http://www.opengis.net/citygml/building/2.0"
@@ -31,6 +51,8 @@ GEN = "http://www.opengis.net/citygml/generics/2.0"
 GML31 = "http://www.opengis.net/gml"
 MEMBER = f"{{{CORE}}}cityObjectMember"  # for gdi.xsd.validate_file(..., member=MEMBER)
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XLINK = "http://www.w3.org/1999/xlink"
+_GID, _HREF = f"{{{GML31}}}id", f"{{{XLINK}}}href"
 BLDG_XSD = "http://schemas.opengis.net/citygml/building/2.0/building.xsd"
 GEN_XSD = "http://schemas.opengis.net/citygml/generics/2.0/generics.xsd"
 FUNCTION_CODESPACE = ("https://repository.gdi-de.org/schemas/adv/citygml/Codelisten/"
@@ -43,15 +65,13 @@ MAPPED: dict[str, tuple[str, dict[str, str], Callable[[Any], str]]] = {
     "measured_height": ("measuredHeight", {"uom": "m"}, lambda v: f"{float(v):.3f}"),
     "storeys": ("storeysAboveGround", {}, lambda v: str(int(v))),
 }
+BOUNDARY_KINDS = frozenset({"GroundSurface", "WallSurface", "RoofSurface", "ClosureSurface",
+                            "OuterCeilingSurface", "OuterFloorSurface"})
 
 
 def schema_imports() -> tuple[tuple[str, str], ...]:
     """Namespace/location pairs for :func:`gdi.xsd.schema_for`."""
     return ((BLDG, BLDG_XSD), (GEN, GEN_XSD))
-
-
-class EncodeError(GdiError, ValueError):
-    """A body cannot be encoded (id, timestamp or ring not encodable)."""
 
 
 class Progress(Protocol):
@@ -84,22 +104,6 @@ def stream(path: Path, root: tuple[str, dict[str, str], dict[str, str]],
     return len(bodies)
 
 
-def _crs_uri(code: str) -> str:
-    if code.startswith(("http://", "https://")):
-        return code
-    authority, _, number = code.partition(":")
-    if authority.upper() != "EPSG" or not number.isdigit():
-        raise EncodeError(f"CRS {code!r} is not an EPSG code")
-    return f"http://www.opengis.net/def/crs/EPSG/0/{number}"
-
-
-def compound_srs(info: ModelInfo) -> str:
-    """The srsName of the 3D coordinates: EPSG has no single code for ETRS89 / UTM 32N +
-    DHHN2016 height, so a compound CRS URI (GDI-DE's convention, OGC ``crs-compound``)."""
-    return (f"http://www.opengis.net/def/crs-compound?1={_crs_uri(info.crs)}"
-            f"&2={_crs_uri(info.vertical_crs)}")
-
-
 @dataclasses.dataclass(frozen=True)
 class Lifespan:
     iso: str      # xs:dateTime (UTC with Z where the input had an offset)
@@ -125,99 +129,17 @@ def lifespan(begin: str | None, body_id: str) -> Lifespan | None:
                           ) from None
 
 
-_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
-_NOT_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def ncname(value: str, prefix: str, *, always: bool = False) -> str:
-    """A gml:id (xs:ID, an NCName) for ``value``: ``prefix`` + value (``always``, or when
-    value is not an NCName), characters outside [A-Za-z0-9._-] replaced by ``_``."""
-    if not value:
-        raise EncodeError("a body without id")
-    if not always and _NCNAME.match(value):
-        return value
-    return prefix + _NOT_NAME.sub("_", value)
-
-
-def unique(gid: str, seen: set[str], body_id: str) -> str:
-    """``gid``, remembered in ``seen``; an error if it was seen before."""
-    if gid in seen:
-        raise EncodeError(f"body {body_id}: gml:id {gid} is not unique (duplicate body id?)")
-    seen.add(gid)
-    return gid
-
-
-_FORMATS: dict[int, str] = {}
-
-
-def poslist(ring: np.ndarray, body_id: str) -> str:
-    """``gml:posList`` text of an open (n, 3) ring, closed, x y z at 1 mm."""
-    fmt = _FORMATS.get(len(ring))
-    if fmt is None:
-        if len(ring) < 3:
-            raise EncodeError(f"body {body_id}: a ring of {len(ring)} vertices")
-        fmt = _FORMATS[len(ring)] = " ".join(["%.3f %.3f %.3f"] * (len(ring) + 1))
-    values = ring.ravel().tolist()
-    try:
-        return fmt % (*values, *values[:3])
-    except TypeError:  # not (n, 3)
-        raise EncodeError(f"body {body_id}: a ring of shape {ring.shape}, not (n, 3)") from None
-
-
-class SurfacePool:
-    """The ``gml:surfaceMember/gml:Polygon`` children of ``container`` (a gml:Shell or
-    gml:CompositeSurface), reused from body to body: only posList texts (and polygon ids)
-    change while the ring counts match."""
-
-    def __init__(self, container: etree._Element, gml: str, *, polygon_ids: bool) -> None:
-        self.container, self.gml, self.ids = container, gml, polygon_ids
-        self.members: list[tuple[etree._Element, etree._Element, list[etree._Element]]] = []
-        self.active = 0
-
-    def _rings(self, i: int, count: int) -> list[etree._Element]:
-        _, polygon, lists = self.members[i]
-        if len(lists) != count:
-            polygon[:] = []
-            lists.clear()
-            for j in range(count):
-                boundary = etree.SubElement(
-                    polygon, f"{{{self.gml}}}{'exterior' if j == 0 else 'interior'}")
-                ring = etree.SubElement(boundary, f"{{{self.gml}}}LinearRing")
-                lists.append(etree.SubElement(ring, f"{{{self.gml}}}posList",
-                                              srsDimension="3"))
-        return lists
-
-    def fill(self, body: Body, gid: str = "") -> None:
-        k = len(body.shell)
-        while len(self.members) < k:
-            member = etree.Element(f"{{{self.gml}}}surfaceMember")
-            self.members.append((member, etree.SubElement(member, f"{{{self.gml}}}Polygon"), []))
-        for i in range(self.active, k):
-            self.container.append(self.members[i][0])
-        for i in range(k, self.active):
-            self.container.remove(self.members[i][0])
-        self.active = k
-        for i, surface in enumerate(body.shell):
-            if self.ids:
-                self.members[i][1].set(f"{{{self.gml}}}id", f"{gid}.{i}")
-            lists = self._rings(i, len(surface.rings))
-            for el, ring in zip(lists, surface.rings, strict=True):
-                el.text = poslist(ring, body.id)
-
-
 def _head(bodies: Sequence[Body], title: str, srs: str) -> list[etree._Element]:
-    """gml:name and, unless there are no bodies, gml:boundedBy (a 3D envelope)."""
+    """gml:name and, unless there are no vertices, gml:boundedBy (a 3D envelope)."""
     nsmap = {"gml": GML31}
     name = etree.Element(f"{{{GML31}}}name", nsmap=nsmap)
     name.text = title
-    if not bodies:
+    corners = bounds(bodies)
+    if corners is None:
         return [name]
-    points = [np.concatenate([r for s in b.shell for r in s.rings]) for b in bodies]
-    lows = np.min([p.min(axis=0) for p in points], axis=0)
-    highs = np.max([p.max(axis=0) for p in points], axis=0)
     bounded = etree.Element(f"{{{GML31}}}boundedBy", nsmap=nsmap)
     env = etree.SubElement(bounded, f"{{{GML31}}}Envelope", srsName=srs, srsDimension="3")
-    for tag, corner in (("lowerCorner", lows), ("upperCorner", highs)):
+    for tag, corner in zip(("lowerCorner", "upperCorner"), corners, strict=True):
         etree.SubElement(env, f"{{{GML31}}}{tag}").text = " ".join(
             f"{v:.3f}" for v in corner.tolist())
     return [name, bounded]
@@ -242,6 +164,7 @@ class _Member:
     in schema order."""
 
     def __init__(self, nsmap: dict[str, str], srs: str) -> None:
+        self.lod2 = _Lod2(srs)
         self.member = etree.Element(MEMBER, nsmap=nsmap)
         self.b = b = etree.SubElement(self.member, f"{{{BLDG}}}Building")
         self.created = etree.SubElement(b, f"{{{CORE}}}creationDate")
@@ -260,7 +183,7 @@ class _Member:
             self.generics[name, kind] = (el, etree.SubElement(el, f"{{{GEN}}}value"))
         return self.generics[name, kind]
 
-    def fill(self, body: Body, gid: str) -> etree._Element:
+    def fill(self, body: Body, gid: str, seen: set[str]) -> etree._Element:
         self.b.set(f"{{{GML31}}}id", gid)
         children = []
         begin = lifespan(body.begin, body.id)
@@ -279,22 +202,91 @@ class _Member:
                 el.text = text_of(attrs[key])
                 children.append(el)
         children.append(self.lod1)
-        self.b[:] = children
-        self.pool.fill(body)
+        self.b[:] = [*children, *self.lod2.fill(body, gid, seen)] if body.lod2 else children
+        self.pool.fill(body.shell, body.id)
         return self.member
+
+
+class _ShellPool:
+    """``lod2Solid`` (its CompositeSurface refers to the polygons) and one ``boundedBy`` per
+    surface of one LoD2 shell, reused from body to body like :class:`SurfacePool`: a
+    boundary surface's tag follows the surface's kind."""
+
+    def __init__(self, srs: str) -> None:
+        self.solid = etree.Element(f"{{{BLDG}}}lod2Solid")
+        self.composite = etree.SubElement(etree.SubElement(etree.SubElement(
+            self.solid, f"{{{GML31}}}Solid", srsName=srs, srsDimension="3"),
+            f"{{{GML31}}}exterior"), f"{{{GML31}}}CompositeSurface")
+        self.srs = srs
+        self.refs: list[etree._Element] = []
+        self.bounded: list[tuple[etree._Element, etree._Element, etree._Element,
+                                 list[etree._Element]]] = []
+
+    def _grow(self) -> None:
+        self.refs.append(etree.Element(f"{{{GML31}}}surfaceMember"))
+        bounded = etree.Element(f"{{{BLDG}}}boundedBy")
+        kind = etree.SubElement(bounded, f"{{{BLDG}}}WallSurface")
+        multi = etree.SubElement(etree.SubElement(kind, f"{{{BLDG}}}lod2MultiSurface"),
+                                 f"{{{GML31}}}MultiSurface", srsName=self.srs, srsDimension="3")
+        polygon = etree.SubElement(etree.SubElement(multi, f"{{{GML31}}}surfaceMember"),
+                                   f"{{{GML31}}}Polygon")
+        self.bounded.append((bounded, kind, polygon, []))
+
+    def fill(self, shell: Sequence[Surface], prefix: str, body_id: str) -> list[etree._Element]:
+        """The properties of ``shell``: surfaces ``<prefix>.s<j>``, polygons ``<prefix>.p<j>``."""
+        while len(self.bounded) < len(shell):
+            self._grow()
+        self.composite[:] = self.refs[:len(shell)]
+        for j, surface in enumerate(shell):
+            if surface.kind not in BOUNDARY_KINDS:
+                raise EncodeError(f"body {body_id}: {surface.kind!r} is no boundary surface")
+            _, kind, polygon, lists = self.bounded[j]
+            self.refs[j].set(_HREF, f"#{prefix}.p{j}")
+            kind.tag = f"{{{BLDG}}}{surface.kind}"
+            kind.set(_GID, f"{prefix}.s{j}")
+            polygon.set(_GID, f"{prefix}.p{j}")
+            refill(polygon, lists, GML31, surface, body_id)
+        return [self.solid, *(b[0] for b in self.bounded[:len(shell)])]
+
+
+class _Lod2:
+    """The LoD2 elements of a Building (:func:`lod2_layout`), from pools reused from body to
+    body: the Building's own shell, then one ``consistsOfBuildingPart`` per part."""
+
+    def __init__(self, srs: str) -> None:
+        self.srs = srs
+        self.own = _ShellPool(srs)
+        self.parts: list[tuple[etree._Element, etree._Element, _ShellPool]] = []
+
+    def fill(self, body: Body, gid: str, seen: set[str]) -> list[etree._Element]:
+        own, parts = lod2_layout(body)
+        out = [] if own is None else self.own.fill(body.lod2[own], gid, body.id)
+        while len(self.parts) < len(parts):
+            member = etree.Element(f"{{{BLDG}}}consistsOfBuildingPart")
+            self.parts.append((member, etree.SubElement(member, f"{{{BLDG}}}BuildingPart"),
+                               _ShellPool(self.srs)))
+        for (name, i), (member, part, pool) in zip(parts, self.parts, strict=False):
+            pgid = unique(ncname(name, "b_"), seen, body.id)
+            part.set(_GID, pgid)
+            part[:] = pool.fill(body.lod2[i], pgid, body.id)
+            out.append(member)
+        return out
 
 
 def write_citygml(path: Path, bodies: Iterable[Body], info: ModelInfo, *,
                   progress: Progress | None = None) -> int:
-    """Write ``bodies`` as a CityGML 2.0 CityModel (LoD1 solids) to ``path``; return the
-    member count. A partly written file is removed when encoding fails."""
+    """Write ``bodies`` as a CityGML 2.0 CityModel (LoD1 solids, LoD2 where a body has it) to
+    ``path``; return the member count. A partly written file is removed when encoding fails."""
     items = bodies if isinstance(bodies, list | tuple) else list(bodies)
     srs = compound_srs(info)
     nsmap = {"core": CORE, "bldg": BLDG, "gen": GEN, "gml": GML31}  # a member's declarations
+    if any(b.lod2 for b in items):
+        nsmap["xlink"] = XLINK
     locations = " ".join(f"{ns} {loc}" for ns, loc in schema_imports())
     root = (f"{{{CORE}}}CityModel", {f"{{{XSI}}}schemaLocation": locations},
             {**nsmap, "xsi": XSI})
     template = _Member(nsmap, srs)
     seen: set[str] = set()
     return stream(path, root, _head(items, info.title, srs), items,
-                  lambda b: template.fill(b, unique(ncname(b.id, "b_"), seen, b.id)), progress)
+                  lambda b: template.fill(b, unique(ncname(b.id, "b_"), seen, b.id), seen),
+                  progress)

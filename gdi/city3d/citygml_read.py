@@ -10,7 +10,7 @@ read is reported in ``problems``. Polygons are read inline or through ``xlink:hr
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,8 @@ import numpy as np
 import shapely
 from lxml import etree
 
+from gdi.city3d.citygml_crs import crs_of as crs_of  # re-exported: the reader's API
+from gdi.city3d.citygml_crs import srs_codes as srs_codes
 from gdi.errors import SourceError
 
 GML = "http://www.opengis.net/gml"
@@ -314,45 +316,30 @@ def _footprint(grounds: list[Rings], problems: list[str]
     return (pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces)), ground_z
 
 
-_SRS_NAME = re.compile(rb"""srsName\s*=\s*["']([^"']*)["']""")
-_EPSG = re.compile(r"EPSG[:/](?:[\d.]*[:/])?(\d+)(?:\+(\d+))?", re.I)
-_ADV = {"ETRS89_UTM31": "EPSG:25831", "ETRS89_UTM32": "EPSG:25832", "ETRS89_UTM33": "EPSG:25833",
-        "DE_DHDN_3GK2": "EPSG:31466", "DE_DHDN_3GK3": "EPSG:31467",
-        "DE_DHDN_3GK4": "EPSG:31468", "DE_DHDN_3GK5": "EPSG:31469"}
-_ADV_HEIGHT = {"DE_DHHN2016_NH": "EPSG:7837", "DE_DHHN92_NH": "EPSG:5783"}
-_COMPOUND = {"5554": ("EPSG:25831", "EPSG:5783"), "5555": ("EPSG:25832", "EPSG:5783"),
-             "5556": ("EPSG:25833", "EPSG:5783")}  # ETRS89 / UTM zone 3xN + DHHN92 height
-
-
-def crs_of(path: Path) -> tuple[str, str | None]:
-    """(horizontal, vertical) EPSG codes of the file's first ``srsName``, read without parsing."""
-    tail = b""
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 16):
-                if m := _SRS_NAME.search(buffer := tail + chunk):
-                    return srs_codes(m.group(1).decode("utf-8", "replace"), path)
-                tail = buffer[-512:]
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read CityGML: {exc.strerror or exc}") from None
-    raise SourceError(f"{path}: no srsName in the file, its CRS is unknown")
-
-
-def srs_codes(srs_name: str, path: Path | None = None) -> tuple[str, str | None]:
-    """Map a srsName (AdV URN, EPSG code, OGC URN or URI, compound) to EPSG codes."""
-    name = srs_name.strip()
-    if name.lower().startswith("urn:adv:crs:"):  # horizontal*height*quasigeoid
-        tokens = name[len("urn:adv:crs:"):].upper().split("*")
-        horizontal = _ADV.get(tokens[0])
-        vertical = _ADV_HEIGHT.get(tokens[1]) if len(tokens) > 1 else None
-        if horizontal and (len(tokens) == 1 or vertical):
-            return horizontal, vertical
-    else:
-        codes = [c for m in _EPSG.finditer(name) for c in m.groups() if c]
-        if len(codes) == 1:
-            return _COMPOUND.get(codes[0], (f"EPSG:{codes[0]}", None))
-        if len(codes) == 2:
-            return f"EPSG:{codes[0]}", f"EPSG:{codes[1]}"
-    raise SourceError(f"{path or 'CityGML'}: unknown srsName '{srs_name}'",
-                      hint="expected an AdV URN such as urn:adv:crs:ETRS89_UTM32*DE_DHHN2016_NH"
-                      " or EPSG codes")
+def whole_buildings(parts: list[CityGmlPart]) -> list[CityGmlPart]:
+    """One record per Building from its parts (in first-seen order): the union of the parts'
+    ground surfaces, the lowest ground, the highest measured height, the building's function
+    and the roof type of its largest part, every part's surfaces."""
+    groups: dict[str, list[CityGmlPart]] = {}
+    for p in parts:
+        groups.setdefault(p.building_id, []).append(p)
+    out = []
+    for bid, group in groups.items():
+        if len(group) == 1 and group[0].id == bid:
+            out.append(group[0])
+            continue
+        feet = [p.footprint for p in group if p.footprint is not None]
+        largest = max(group, key=lambda p: 0 if p.footprint is None else p.footprint.area)
+        heights = [p.measured_height for p in group if p.measured_height is not None]
+        grounds = [p.ground_z for p in group if p.ground_z is not None]
+        out.append(dataclasses.replace(
+            largest, id=bid, footprint=shapely.union_all(feet) if feet else None,
+            roof_type=next((p.roof_type for p in group if p.id == bid and p.roof_type),
+                           largest.roof_type),
+            measured_height=max(heights) if heights else None,
+            ground_z=min(grounds) if grounds else None,
+            surfaces=tuple(s for p in group for s in p.surfaces),
+            solid_refs=sum(p.solid_refs for p in group),
+            solid_resolved=sum(p.solid_resolved for p in group),
+            problems=tuple(m for p in group for m in p.problems)))
+    return out

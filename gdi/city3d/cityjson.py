@@ -1,4 +1,13 @@
-"""CityJSON 2.0 and CityJSONSeq encoders of the LoD1.2 building model, and their checks.
+"""CityJSON 2.0 and CityJSONSeq encoders of the building model (LoD1.2 and LoD2).
+
+Every Building has its LoD1.2 ``Solid``. Its LoD2 (issue 15) is one ``Solid`` of lod "2" per
+building part, with semantics (Ground/Wall/Roof/ClosureSurface, only the kinds present), laid
+out as in CityGML (:func:`gdi.city3d.gmlgeom.lod2_layout`): a single part is a second geometry
+of the Building itself; several parts become ``BuildingPart`` objects (key = the part's id,
+``parents`` = the building, listed in the Building's ``children``) right after it, and in a
+CityJSONSeq in the building's CityJSONFeature. Not a MultiSolid in the Building: CityJSON
+2.0.2 allows only MultiSurface, CompositeSurface, Solid and CompositeSolid for a Building, and
+a CompositeSolid claims face-sharing solids, which AdV parts touching in a point are not.
 
 Vertices are written as integers with a ``transform`` (``scale`` 1 mm, ``translate`` the
 minimum corner). In a CityJSON file they are de-duplicated over the whole file; in a
@@ -16,30 +25,31 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
 import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Any
 
-import jsonschema
 import numpy as np
-import referencing
-import referencing.exceptions
 
-from gdi.city3d.model import Body, ModelInfo
-from gdi.errors import CrsError, PublicationError, SchemaLoadError, SchemaValidationError
+from gdi.city3d.cityjson_schema import validate_schema
+from gdi.city3d.gmlgeom import lod2_layout
+from gdi.city3d.model import Body, ModelInfo, Surface
+from gdi.errors import CrsError, PublicationError
+
+__all__ = ["SEMANTICS", "VERTICAL_CRS_KEY", "crs_url", "read_cityjson", "sample",
+           "validate_schema", "write_cityjson", "write_cityjsonseq"]
 
 VERTICAL_CRS_KEY = "+verticalReferenceSystem"
 SEMANTICS = ({"type": "GroundSurface"}, {"type": "WallSurface"}, {"type": "RoofSurface"})
 _SEMANTIC_INDEX = {s["type"]: i for i, s in enumerate(SEMANTICS)}
+LOD2_KINDS = ("GroundSurface", "WallSurface", "RoofSurface", "ClosureSurface",
+              "OuterCeilingSurface", "OuterFloorSurface")  # semantics order of the LoD2
 _VERTEX_CHUNK = 100_000
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_SCHEMA_FILES = {"CityJSON": "cityjson.schema.json",
-                 "CityJSONFeature": "cityjsonfeature.schema.json"}
 
 
 def crs_url(code: str) -> str:
@@ -58,7 +68,7 @@ class _Encoded:
     translate: list[float]
     extent: list[float]
     vertices: np.ndarray   # (U, 3) integers, in the order of first use
-    index: list[int]       # per ring vertex of all bodies: its vertex (file or feature local)
+    index: list[int]       # per ring vertex of all bodies (LoD1.2, then LoD2): its vertex
     offsets: np.ndarray    # (B + 1,) per body: its first vertex in ``vertices``
 
 
@@ -94,18 +104,19 @@ def _first_use_index(q: np.ndarray, group: np.ndarray | None
 
 def _encode(bodies: Iterable[Body], scale: float, *, per_body: bool) -> _Encoded:
     body_list = list(bodies)
-    ids = [b.id for b in body_list]
+    ids = [b.id for b in body_list] + [n for b in body_list for n, _ in lod2_layout(b)[1]]
     if len(set(ids)) < len(ids):
         dup = next(i for i, n in itertools.groupby(sorted(ids)) if len(list(n)) > 1)
-        raise PublicationError(f"CityJSON: building id {dup!r} occurs twice")
-    rings = [r for b in body_list for s in b.shell for r in s.rings]
+        raise PublicationError(f"CityJSON: building (part) id {dup!r} occurs twice")
+    rings = [r for b in body_list for shell in (b.shell, *b.lod2) for s in shell for r in s.rings]
     if not rings:
         return _Encoded(body_list, [0.0, 0.0, 0.0], [], np.empty((0, 3), np.int64), [],
                         np.zeros(len(body_list) + 1, np.int64))
     xyz = np.concatenate(rings, dtype=np.float64)
     low = xyz.min(axis=0)
     q = np.rint((xyz - low) / scale).astype(np.int64)
-    sizes = np.array([sum(len(r) for s in b.shell for r in s.rings) for b in body_list])
+    sizes = np.array([sum(len(r) for shell in (b.shell, *b.lod2) for s in shell for r in s.rings)
+                      for b in body_list])
     group = np.repeat(np.arange(len(body_list)), sizes) if per_body else None
     vertices, index, first = _first_use_index(q, group)
     if group is not None:  # the vertices of one body follow each other
@@ -117,20 +128,56 @@ def _encode(bodies: Iterable[Body], scale: float, *, per_body: bool) -> _Encoded
     return _Encoded(body_list, extent[:3], extent, vertices, index.tolist(), offsets)
 
 
-def _city_objects(enc: _Encoded) -> Iterator[tuple[str, str]]:
-    """The JSON of each body's id and CityObject (its geometry indexing ``enc.index``)."""
+def _shell(shell: Sequence[Surface], index: list[int], pos: int
+           ) -> tuple[list[list[list[int]]], int]:
+    """The boundaries of ``shell`` (surfaces of rings of vertex indices), and the new ``pos``."""
+    surfaces: list[list[list[int]]] = []
+    for s in shell:
+        surfaces.append([index[pos:(pos := pos + len(r))] for r in s.rings])
+    return surfaces, pos
+
+
+def _lod2(shell: Sequence[Surface], body_id: str, index: list[int], pos: int
+          ) -> tuple[dict[str, Any], int]:
+    """The LoD2 Solid of one part, and the new ``pos``."""
+    kinds = {s.kind for s in shell}
+    if unknown := kinds.difference(LOD2_KINDS):
+        raise PublicationError(f"CityJSON: building {body_id!r} has LoD2 surfaces of kind "
+                               f"{sorted(unknown)}")
+    present = [k for k in LOD2_KINDS if k in kinds]
+    number = {k: i for i, k in enumerate(present)}
+    surfaces, pos = _shell(shell, index, pos)
+    return {"type": "Solid", "lod": "2", "boundaries": [surfaces],
+            "semantics": {"surfaces": [{"type": k} for k in present],
+                          "values": [[number[s.kind] for s in shell]]}}, pos
+
+
+def _city_objects(enc: _Encoded) -> Iterator[list[tuple[str, str]]]:
+    """Per body, the JSON of the id and CityObject of its Building and BuildingParts (their
+    geometry indexing ``enc.index``: LoD1.2, then the LoD2 parts in ``Body.lod2`` order)."""
     pos, index, semantics = 0, enc.index, list(SEMANTICS)
     for body in enc.bodies:
-        surfaces: list[list[list[int]]] = []
-        for s in body.shell:
-            surfaces.append([index[pos:(pos := pos + len(r))] for r in s.rings])
+        surfaces, pos = _shell(body.shell, index, pos)
         values = [_SEMANTIC_INDEX[s.kind] for s in body.shell]
-        geometry = {"type": "Solid", "lod": "1.2", "boundaries": [surfaces],
-                    "semantics": {"surfaces": semantics, "values": [values]}}
-        obj = {"type": "Building", **({"attributes": body.attributes} if body.attributes
-                                      else {}), "geometry": [geometry]}
+        geometry = [{"type": "Solid", "lod": "1.2", "boundaries": [surfaces],
+                     "semantics": {"surfaces": semantics, "values": [values]}}]
+        own, parts = lod2_layout(body)
+        solids = []
+        for shell in body.lod2:  # in the order the vertices were numbered
+            solid, pos = _lod2(shell, body.id, index, pos)
+            solids.append(solid)
+        if own is not None:
+            geometry.append(solids[own])
+        obj: dict[str, Any] = {"type": "Building", **({"attributes": body.attributes}
+                                                      if body.attributes else {}),
+                               "geometry": geometry}
+        if parts:
+            obj["children"] = [name for name, _ in parts]
+        objects = [(body.id, obj)] + [
+            (name, {"type": "BuildingPart", "parents": [body.id], "geometry": [solids[i]]})
+            for name, i in parts]
         try:
-            yield _JSON.encode(body.id), _JSON.encode(obj)
+            yield [(_JSON.encode(key), _JSON.encode(o)) for key, o in objects]
         except (TypeError, ValueError) as e:
             raise PublicationError(f"CityJSON: building {body.id!r} is no JSON ({e})") from e
 
@@ -164,12 +211,16 @@ def _replacing(path: Path) -> Iterator[IO[str]]:
 
 def write_cityjson(path: Path, bodies: Iterable[Body], info: ModelInfo, *,
                    scale: float = 0.001) -> dict[str, int]:
-    """One CityJSON 2.0 file of ``bodies`` (LoD1.2 Solids); returns the counts written."""
+    """One CityJSON 2.0 file of ``bodies`` (LoD1.2 Solids, LoD2 Solids where present);
+    returns the counts written."""
     enc = _encode(bodies, scale, per_body=False)
     with _replacing(path) as f:
         f.write(_JSON.encode(_header(enc, info, scale))[:-1] + ',"CityObjects":{')
-        for i, (key, obj) in enumerate(_city_objects(enc)):
-            f.write(f"{',' if i else ''}{key}:{obj}")
+        first = True
+        for objects in _city_objects(enc):
+            for key, obj in objects:
+                f.write(f"{'' if first else ','}{key}:{obj}")
+                first = False
         f.write('},"vertices":[')
         for i in range(0, len(enc.vertices), _VERTEX_CHUNK):
             chunk = _JSON.encode(enc.vertices[i:i + _VERTEX_CHUNK].tolist())
@@ -184,10 +235,11 @@ def write_cityjsonseq(path: Path, bodies: Iterable[Body], info: ModelInfo, *,
     enc = _encode(bodies, scale, per_body=True)
     with _replacing(path) as f:
         f.write(_JSON.encode({**_header(enc, info, scale), "CityObjects": {}, "vertices": []}))
-        for i, (key, obj) in enumerate(_city_objects(enc)):
+        for i, objects in enumerate(_city_objects(enc)):
             vertices = _JSON.encode(enc.vertices[enc.offsets[i]:enc.offsets[i + 1]].tolist())
-            f.write(f'\n{{"type":"CityJSONFeature","id":{key},"CityObjects":{{{key}:{obj}}},'
-                    f'"vertices":{vertices}}}')
+            members = ",".join(f"{key}:{obj}" for key, obj in objects)
+            f.write(f'\n{{"type":"CityJSONFeature","id":{objects[0][0]},"CityObjects":'
+                    f'{{{members}}},"vertices":{vertices}}}')
         f.write("\n")
     return {"buildings": len(enc.bodies), "vertices": len(enc.vertices)}
 
@@ -195,85 +247,6 @@ def write_cityjsonseq(path: Path, bodies: Iterable[Body], info: ModelInfo, *,
 def read_cityjson(path: Path) -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     return doc
-
-
-class _Validators(NamedTuple):
-    document: Any                # the official schema of ``kind``
-    objects: dict[str, Any]      # per core CityObject type: its branch of the ``oneOf``
-    any_object: Any              # the whole ``oneOf`` (Extension and unknown types)
-
-
-@functools.cache
-def _validators(schemas_dir: Path, kind: str) -> _Validators:
-    resources = []
-    try:
-        for file in sorted(schemas_dir.glob("*.schema.json")):
-            contents = json.loads(file.read_text(encoding="utf-8"))
-            resources.append((contents["$id"], referencing.Resource.from_contents(contents)))
-        root = json.loads((schemas_dir / _SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
-        branches = root["properties"]["CityObjects"]["additionalProperties"]["oneOf"]
-    except (OSError, ValueError, KeyError) as e:
-        raise SchemaLoadError(f"CityJSON schemas in {schemas_dir} cannot be loaded: {e}") from e
-    registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources)
-    cls = jsonschema.validators.validator_for(root)
-    base = root["$id"].rsplit("/", 1)[0] + "/"
-
-    def make(schema: dict[str, Any]) -> Any:
-        return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
-
-    objects = {ref.rsplit("/", 1)[1]: make({"$ref": base + ref})
-               for ref in (b["$ref"] for b in branches) if not ref.endswith("/ExtensionObject")}
-    whole = make({"$ref": f"{root['$id']}#/properties/CityObjects/additionalProperties"})
-    return _Validators(make(root), objects, whole)
-
-
-def _errors(doc: dict[str, Any], vs: _Validators) -> Iterator[tuple[str, Any]]:
-    """Schema errors with their JSON paths. Every core branch of the CityObjects ``oneOf``
-    requires its own ``type``, so an object of a core type is checked against that branch
-    only: the same verdict as the ``oneOf``, without validating its geometry 34 times."""
-    objects = doc.get("CityObjects")
-    objects = objects if isinstance(objects, dict) else {}
-    skeleton = {**doc, "CityObjects": {}} if objects else doc
-    yield from (("$", e) for e in vs.document.iter_errors(skeleton))
-    for key, obj in objects.items():
-        kind = obj.get("type") if isinstance(obj, dict) else None
-        validator = vs.objects.get(kind if isinstance(kind, str) else "", vs.any_object)
-        for e in validator.iter_errors(obj):
-            yield f"$.CityObjects[{json.dumps(key)}]", e
-
-
-def _explain(err: Any) -> Any:
-    """Within a ``oneOf`` of typed alternatives, the deepest error of the one whose ``type``
-    matched (that is the error a person wants to read), else ``err`` itself."""
-    while err.context:
-        branches: dict[Any, list[Any]] = {}
-        for e in err.context:
-            branches.setdefault(e.relative_schema_path[0], []).append(e)
-        typed = [es for es in branches.values() if ["type"] not in (list(e.path) for e in es)]
-        if len(typed) != 1:
-            return err
-        err = max(typed[0], key=lambda e: len(e.absolute_path))
-    return err
-
-
-def validate_schema(doc: dict[str, Any], schemas_dir: Path, *,
-                    kind: Literal["CityJSON", "CityJSONFeature"] = "CityJSON") -> None:
-    """Validates ``doc`` against the official CityJSON 2.0 schemas in ``schemas_dir`` (offline).
-
-    Raises SchemaValidationError naming the first few errors with their JSON paths.
-    """
-    validators = _validators(Path(schemas_dir).resolve(), kind)
-    try:
-        errors = list(itertools.islice(_errors(doc, validators), 5))
-    except referencing.exceptions.Unresolvable as e:
-        raise SchemaLoadError(f"CityJSON schema reference not found offline: {e}") from e
-    if errors:
-        lines = []
-        for prefix, err in errors:
-            best = _explain(err)
-            lines.append(f"{prefix}{best.json_path[1:]}: {best.message[:200]}")
-        raise SchemaValidationError(f"{kind} does not validate against the CityJSON 2.0 "
-                                    "schema:\n" + "\n".join(lines))
 
 
 def _remap(node: Any, new: dict[int, int], used: set[int]) -> Any:

@@ -44,6 +44,10 @@ def _spec(title_de: str, title_en: str, kind: str = "number", unit: str | None =
     return out
 
 
+MEASURED = ("ground_height", "roof_min", "roof_p50", "roof_p70", "roof_max", "roof_lod12",
+            "height_lod12", "measured_height", "pixel_count", "nodata_share", "height_quality")
+
+
 def derived_fields() -> dict[str, dict[str, Any]]:
     """The fields a 3D run adds to every building (typed and titled for every output)."""
     return {
@@ -63,6 +67,15 @@ def derived_fields() -> dict[str, dict[str, Any]]:
         "nodata_share": _spec("Anteil ohne Höhendaten", "Share without height data",
                               "number", None),
         "height_quality": _spec("Qualität der Höhe", "Height quality", "text", None),
+        "lod_source": _spec("Quelle der Geometrie (LoD)", "Geometry source (LoD)", "text",
+                            None),
+        "lod_reason": _spec("Grund der Quellenwahl", "Why this source", "text", None),
+        "lod2_roof_type": _spec("Dachform (amtliches LoD2)", "Roof type (official LoD2)",
+                                "integer", None),
+        "roof_form_estimate": _spec("Dachform (geschätzt aus DOM)",
+                                    "Roof form (estimated from the DOM)", "integer", None),
+        "roof_form_confidence": _spec("Sicherheit der Dachform-Schätzung",
+                                      "Confidence of the roof form estimate", "number", None),
     }
 
 
@@ -170,7 +183,7 @@ def measure(footprints: np.ndarray, dgm: Mosaic, dom: Mosaic, spec: HeightsSpec,
     """The height fields of every footprint (polygons in the rasters' CRS), in input order."""
     n = len(footprints)
     if n == 0:
-        return pd.DataFrame({k: pd.Series(dtype=object) for k in derived_fields()})
+        return pd.DataFrame({k: pd.Series(dtype=object) for k in MEASURED})
     eroded = shapely.buffer(footprints, -spec.erode_m) if spec.erode_m else footprints
     anchor = shapely.point_on_surface(footprints)
     cell = (np.floor(shapely.get_x(anchor) / BLOCK_M).astype(np.int64) * 100_000

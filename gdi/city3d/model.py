@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-SurfaceKind = Literal["GroundSurface", "WallSurface", "RoofSurface"]
+SurfaceKind = Literal["GroundSurface", "WallSurface", "RoofSurface", "ClosureSurface"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Body:
     roof: float                  # height of the roof surface (m, DHHN2016)
     begin: str | None = None     # beginLifespanVersion (ISO 8601 date-time)
     status: Literal["existing", "planned"] = "existing"
+    # LoD2 (the state's model, issue 15): one shell per building part, as delivered (rings
+    # (n, 3), outward as in the source; its validity is reported, never repaired)
+    lod2: tuple[tuple[Surface, ...], ...] = ()
+    lod2_parts: tuple[str, ...] = ()  # the parts' ids (gml:id of Building/BuildingPart)
 
 
 @dataclasses.dataclass(frozen=True)

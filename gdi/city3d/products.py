@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gdi import xsd
-from gdi.city3d import bu3d, citygml, cityjson
+from gdi.city3d import bu3d, citygml, cityjson, tiled
 from gdi.city3d.model import Body, ModelInfo
 from gdi.descriptor import Descriptor
 from gdi.errors import PublicationError
@@ -37,14 +37,33 @@ def names(dataset: str) -> dict[str, str]:
 
 
 def downloads(desc: Descriptor) -> list[str]:
-    """The 3D files served under /downloads/<id>/ besides those of every dataset (the BU-3D
-    GML is the dataset's INSPIRE GML: listed by gdi.publish.ogcapi.download_files)."""
+    """The 3D files and folders served under /downloads/<id>/ besides those of every dataset
+    (the BU-3D GML is the dataset's INSPIRE GML: listed by gdi.publish.ogcapi.download_files):
+    the whole-city files, the 1 km tiles and their index, the 3D Tiles."""
     if desc.city3d is None:
         return []
     from gdi.city3d.changes import changes_file, history_file
 
     return [n for k, n in names(desc.id).items() if k != "bu3d"] + [
-        changes_file(desc.id), history_file(desc.id)]
+        changes_file(desc.id), history_file(desc.id), tiled.folder_name(desc.id),
+        tiled.index_name(desc.id), tiles3d_folder(desc.id)]
+
+
+def write_3dtiles(stage: Path, dataset: str, variant: str, bodies: list[Body],
+                  info: ModelInfo) -> dict[str, Any]:
+    """The 3D Tiles 1.1 tileset of one model variant (gdi.city3d.tiles3d), heights placed on
+    the ellipsoid with the quasigeoid (GCG2016 from PROJ where installed, else a constant)."""
+    from gdi.city3d import tiles3d
+
+    folder = stage / tiles3d_folder(dataset) / variant
+    folder.mkdir(parents=True)
+    undulation = tiles3d.undulation_from_proj() or tiles3d.GCG2016_HILDESHEIM_M
+    return tiles3d.write_tileset(folder, bodies, title=info.title, geoid_undulation=undulation)
+
+
+def tiles3d_folder(dataset: str) -> str:
+    """``<id>.3dtiles/existing/tileset.json`` and ``.../planning/tileset.json``."""
+    return f"{dataset}.3dtiles"
 
 
 def _check_cityjson(path: Path, schemas: Path) -> None:
@@ -112,6 +131,9 @@ def write_model(stage: Path, dataset: str, bodies: list[Body], info: ModelInfo,
             _check_seq(stage / n["cityjsonseq"], cityjson_schemas)
             out["cityjsonseq"] = n["cityjsonseq"]
             lap("cityjsonseq")
+            out["tiles"] = tiled.write_tiles(stage, dataset, bodies, info, schemas_dir,
+                                             cityjson_schemas)
+            lap("tiles_1km")
         for name, check in checks:  # every body a member of each GML, each valid
             found = check.verdict()
             if found != len(bodies):

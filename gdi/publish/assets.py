@@ -11,7 +11,9 @@ break where the city's network blocks them. So:
   template path, looked up before its own), every CDN URL replaced by the local copy; a CDN
   URL without a local copy points at an empty local file (a library our collections never
   use, e.g. the OGC API Maps overlay), so nothing ever leaves the origin; Swagger UI's
-  validator badge (a request to validator.swagger.io) is switched off.
+  validator badge (a request to validator.swagger.io) is switched off;
+- the 3D viewer's ES modules (three.js, 3d-tiles-renderer) are copied the same way and loaded
+  through an import map (:func:`import_map`) that names only files under ``/static/vendor/``.
 
 The templates are generated from the installed pygeoapi, so they follow its version; nothing
 of pygeoapi is copied into this repository.
@@ -48,6 +50,32 @@ LOCAL = {
     "swagger-ui-dist/favicon-16x16.png": "swagger-ui-dist/favicon-16x16.png",
 }
 FOLDERS = ("leaflet/dist/images", "leaflet-draw/dist/images")  # images the CSS refers to
+# The 3D viewer (gdi.publish.viewer3d): ES modules the page's import map names (IMPORTS) and
+# every module they import in turn: three.js, the few three.js addons 3d-tiles-renderer
+# imports (GLTFLoader and what it imports, Pass for its texture reader) and OrbitControls,
+# and 3d-tiles-renderer's build (its chunks have hashed names: copied by pattern, without
+# the Babylon.js and react-three-fiber entries, which import libraries not installed).
+MODULES = (
+    "three/LICENSE", "three/build/three.module.js", "three/build/three.core.js",
+    "three/examples/jsm/controls/OrbitControls.js",
+    "three/examples/jsm/loaders/GLTFLoader.js",
+    "three/examples/jsm/utils/BufferGeometryUtils.js",
+    "three/examples/jsm/utils/SkeletonUtils.js",
+    "three/examples/jsm/postprocessing/Pass.js",
+    "3d-tiles-renderer/LICENSE",
+)
+MODULE_PATTERNS = (("3d-tiles-renderer/build", "*.js", ("index.babylonjs.js", "index.r3f.js")),)
+# bare specifier (or prefix, ending in "/") -> file (or folder) under <static>/vendor/
+IMPORTS = {
+    "three": "three/build/three.module.js",
+    "three/addons/": "three/examples/jsm/",
+    "three/examples/jsm/": "three/examples/jsm/",
+    "3d-tiles-renderer": "3d-tiles-renderer/build/index.js",
+    "3d-tiles-renderer/plugins": "3d-tiles-renderer/build/index.plugins.js",
+}
+# modules 3d-tiles-renderer imports only on demand, for features the viewer does not use
+# (vector tile and PMTiles overlays): not installed, not mapped
+UNUSED_DYNAMIC = ("@mapbox/vector-tile", "pbf", "pmtiles")
 # accessibility fixes of pygeoapi's pages (axe-core, WCAG 2.1 AA): (template, stock text,
 # fixed text); each must apply, so a pygeoapi upgrade that changes the text is noticed
 FIXES = (
@@ -89,10 +117,31 @@ def copy_vendor(node_modules: Path, static: Path) -> None:
             shutil.copy2(src, dst)
         else:
             raise ServiceError(f"web asset {rel} is missing", hint="run scripts/setup.sh")
+    for rel in MODULES:
+        _copy_file(node_modules / rel, vendor / rel, rel)
+    for folder, pattern, skip in MODULE_PATTERNS:
+        found = sorted(p for p in (node_modules / folder).glob(pattern) if p.name not in skip)
+        if not found:
+            raise ServiceError(f"web assets {folder}/{pattern} are missing",
+                               hint="run scripts/setup.sh")
+        for src in found:
+            _copy_file(src, vendor / folder / src.name, f"{folder}/{src.name}")
     (vendor / "absent").mkdir(parents=True, exist_ok=True)
     (vendor / "absent" / "empty.js").write_text("/* not served here */\n", encoding="utf-8")
     (vendor / "absent" / "empty.css").write_text("/* not served here */\n", encoding="utf-8")
     (static / "gdi-pygeoapi.css").write_text(CSS, encoding="utf-8")
+
+
+def _copy_file(src: Path, dst: Path, rel: str) -> None:
+    if not src.is_file():
+        raise ServiceError(f"web asset {rel} is missing", hint="run scripts/setup.sh")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+
+
+def import_map(base: str) -> dict[str, dict[str, str]]:
+    """The import map of a page that loads the 3D viewer's modules from this origin."""
+    return {"imports": {name: f"{base}/static/vendor/{rel}" for name, rel in IMPORTS.items()}}
 
 
 def local_url(url: str, base: str) -> str:

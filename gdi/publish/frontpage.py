@@ -66,7 +66,11 @@ def write_frontpage(folder: Path, datasets: list[tuple[Descriptor, Path]],
              "description_de": d.publication.description.de,
              "description_en": d.publication.description.en,
              # no INSPIRE GML in a release without members (the report says why)
-             "inspire": (live / f"{d.id}.inspire.gml").exists()} for d, live in datasets]
+             "inspire": d.inspire_gml if d.inspire_gml and (live / d.inspire_gml).exists()
+             else None,
+             "viewer3d": d.city3d is not None and (live / f"{d.id}.3dtiles" / "existing"
+                                                   / "tileset.json").exists()}
+            for d, live in datasets]
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / "index.html"
     page.write_text(_ENV.get_template("index.html").render(

@@ -56,6 +56,39 @@ def _package(desc: Descriptor, settings: Settings) -> dict[str, Any] | None:
     return doc
 
 
+def _model3d(desc: Descriptor, current: Path, settings: Settings) -> dict[str, Any] | None:
+    """The 3D files of a buildings release: whole city, 1 km tiles, 3D Tiles, the viewer."""
+    if desc.city3d is None:
+        return None
+    from gdi.city3d import products, tiled
+
+    base = f"{settings.base_url}/downloads/{desc.id}"
+    named = products.names(desc.id)
+    labels = (("cityjson", "CityJSON 2.0", "application/city+json"),
+              ("cityjsonseq", "CityJSONSeq", "application/city+json-seq"),
+              ("citygml", "CityGML 2.0", "application/gml+xml"),
+              ("bu3d", "INSPIRE-GML BU-3D", "application/gml+xml"))
+    city = [{"name": label, "href": f"{base}/{named[key]}", "type": media,
+             "size": size((current / named[key]).stat().st_size)}
+            for key, label, media in labels if (current / named[key]).exists()]
+    tileset = current / products.tiles3d_folder(desc.id) / "existing" / "tileset.json"
+    if tileset.exists():
+        city.append({"name": "3D Tiles 1.1 (tileset.json)", "type": "application/json",
+                     "href": f"{base}/{products.tiles3d_folder(desc.id)}/existing/tileset.json",
+                     "size": size(tileset.stat().st_size)})
+    index = current / tiled.index_name(desc.id)
+    tiles = []
+    if index.exists():
+        for t in json.loads(index.read_text(encoding="utf-8"))["tiles"]:
+            tiles.append({"tile": t["tile"], "buildings": t["buildings"],
+                          "cityjson_href": f"{base}/{t['cityjson']['href']}",
+                          "cityjson_size": size(t["cityjson"]["bytes"]),
+                          "citygml_href": f"{base}/{t['citygml']['href']}",
+                          "citygml_size": size(t["citygml"]["bytes"])})
+    viewer = f"{settings.base_url}/static/3d.html" if tileset.exists() else None
+    return {"city": city, "tiles": tiles, "viewer": viewer}
+
+
 def dataset_pages(datasets: list[tuple[Descriptor, Path]], settings: Settings
                   ) -> list[dict[str, Any]]:
     """One page model per public collection (a dataset's records and its grid counts)."""
@@ -97,7 +130,9 @@ def dataset_pages(datasets: list[tuple[Descriptor, Path]], settings: Settings
                 "package_url": f"{package['folder_url']}datapackage.json" if package else None,
                 "record_xml": ctx.record_url(file_id) if file_id else None,
                 "record_html": ctx.record_page(file_id) if file_id else None,
-                "keywords": list(pub.keywords)})
+                "keywords": list(pub.keywords),
+                "model3d": _model3d(desc, current, settings)
+                if collection == pub.collection else None})
     return pages
 
 

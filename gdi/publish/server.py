@@ -134,6 +134,7 @@ class Services:
                 (folder / name).symlink_to(live / name)
         write_frontpage(run / "static", datasets, self.settings)
         assets.copy_vendor(self.settings.project_dir / "portal" / "node_modules", run / "static")
+        self._viewer3d(run / "static", datasets)
         write_codelists(run / "codelists", self.settings)
         backends = {"ogcapi": self._listen("ogcapi", uid, gid)}
         self._ogcapi("ogcapi", cfg_path, oas_path)
@@ -177,6 +178,26 @@ class Services:
                              fds=(front,)))
         self._wait_ready(f"http://{self.settings.host}:{self.settings.port}/ogcapi/conformance")
         self._write_pids()
+
+    def _viewer3d(self, static: Path, datasets: list[tuple[Any, Path]]) -> None:
+        """The 3D view (/static/3d.html) of the first buildings dataset with 3D Tiles."""
+        from gdi.city3d import tiles3d
+        from gdi.publish import viewer3d
+
+        for desc, _ in datasets:
+            if desc.city3d is None:
+                continue
+            live = self.settings.publish_dir / desc.id / "current"
+            name = products.tiles3d_folder(desc.id)
+            tilesets = {v: f"/downloads/{desc.id}/{name}/{v}/tileset.json"
+                        for v in ("existing", "planning")
+                        if (live / name / v / "tileset.json").exists()}
+            if "existing" in tilesets:
+                undulation = (None if tiles3d.undulation_from_proj() is not None
+                              else tiles3d.GCG2016_HILDESHEIM_M)
+                viewer3d.write(static, self.settings, tilesets, dataset=desc.id,
+                               geoid_undulation=undulation)
+                return
 
     def _listen(self, name: str, uid: int, gid: int) -> Path:
         """A backend's listening Unix socket, owned by nginx's worker user, mode 0600."""

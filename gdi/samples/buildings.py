@@ -360,7 +360,12 @@ def generate(out_dir: Path, count: int = 45_000, seed: int = SEED, area_km2: int
 
 def city(folder: Path, count: int = 45_000) -> Path:
     """``gdi sample buildings [--count N]``: the city into ``folder`` (sources/buildings),
-    its area scaled with the count (92 km² at 45,000 buildings, at least 1 km²)."""
+    its area scaled with the count (92 km² at 45,000 buildings, at least 1 km²), and the
+    state's LoD2 CityGML tiles of it (gdi.samples.lod2)."""
+    from gdi.samples import lod2
+
     area = max(1, round(92 * count / 45_000))
-    return generate(folder.parent if folder.name == "buildings" else folder, count,
-                    area_km2=area)
+    out = generate(folder.parent if folder.name == "buildings" else folder, count,
+                   area_km2=area)
+    lod2.generate(out)  # the state's LoD2 of the same city, with its cases (lod2_cases.csv)
+    return out
