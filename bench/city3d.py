@@ -92,6 +92,7 @@ def main() -> None:
     model = rep["city3d"]["model"]["timings"]
     heights_cj = steps["heights"] + model["cityjson"]
     parts = rep["city3d"]["timings"]  # rasters_checked, heights, bodies_checked
+    tiles = rep["city3d"]["model"].get("3dtiles", {}).get("existing", {})
     stats = parts["rasters_checked"] + parts["heights"]
     print(f"gdi run buildings: {wall:.1f} s, peak {rss:.0f} MiB; steps {steps}; 3D {model}",
           flush=True)
@@ -123,6 +124,13 @@ def main() -> None:
         f"statistics) {stats:.1f} s: **{ee_compute / stats:.2f}x** faster; with the bodies "
         f"(the whole heights step) {ee_compute / steps['heights']:.2f}x",
         f"- 3D encoders: {model}",
+        f"- LoD2 (the state's tiles of the same city, {rep['city3d']['lod2']['files']} files): "
+        f"read, checked and merged with roof-form estimates for the rest "
+        f"{parts.get('lod2_and_roofs', 0):.1f} s; {rep['city3d']['lod2']['used']:,} buildings "
+        f"take the LoD2, reasons {rep['city3d']['lod2']['reasons']}",
+        f"- 3D Tiles 1.1 of the whole city: {tiles.get('seconds', 0):.1f} s, "
+        f"{tiles.get('tiles', 0)} tiles, {tiles.get('triangles', 0):,} triangles, "
+        f"{tiles.get('bytes', 0) / 2**20:.0f} MiB",
         f"- re-run after 1 % of footprints moved 0.3 m: {re_wall:.1f} s, peak {re_rss:.0f} "
         f"MiB; changes {changes}",
     ]

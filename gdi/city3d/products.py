@@ -58,7 +58,9 @@ def write_3dtiles(stage: Path, dataset: str, variant: str, bodies: list[Body],
     folder = stage / tiles3d_folder(dataset) / variant
     folder.mkdir(parents=True)
     undulation = tiles3d.undulation_from_proj() or tiles3d.GCG2016_HILDESHEIM_M
-    return tiles3d.write_tileset(folder, bodies, title=info.title, geoid_undulation=undulation)
+    start = time.perf_counter()
+    stats = tiles3d.write_tileset(folder, bodies, title=info.title, geoid_undulation=undulation)
+    return {**stats, "seconds": round(time.perf_counter() - start, 3)}
 
 
 def tiles3d_folder(dataset: str) -> str:
