@@ -57,10 +57,12 @@ def folder(copies: int, name: str, shared: Path) -> tuple[Path, float]:
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
-    src = shared / "real-data" / "3d" / TILE
-    for i in range(copies):
-        (path / f"LoD2_{i:05d}.gml").symlink_to(src)
-    return path, copies * src.stat().st_size / 2**20
+    src = (shared / "real-data" / "3d" / TILE).read_bytes()
+    for i in range(copies):  # each copy its own ids, as distinct buildings of a state
+        data = src.replace(b'gml:id="', f'gml:id="c{i}_'.encode()).replace(
+            b'xlink:href="#', f'xlink:href="#c{i}_'.encode())
+        (path / f"LoD2_{i:05d}.gml").write_bytes(data)
+    return path, copies * len(src) / 2**20
 
 
 def main() -> None:
