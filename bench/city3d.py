@@ -21,10 +21,11 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import measure, record  # bench/common.py (run as bench/<name>.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "city3d"
@@ -32,6 +33,7 @@ PY = sys.executable
 
 EXACTEXTRACT = """
 import sys, time, geopandas as gpd, shapely
+from pathlib import Path
 from exactextract import exact_extract
 data = sys.argv[1]
 t = time.perf_counter()
@@ -39,10 +41,11 @@ fp = gpd.read_file(f"{data}/publish/buildings/current/buildings.gpkg", columns=[
 er = fp.copy()
 er["geometry"] = shapely.buffer(fp.geometry.values, -0.5)
 er = er[~er.geometry.is_empty]
-roof = exact_extract(f"{data}/work/buildings/dom.vrt", er, ["min", "median",
+vrt = Path(data) / "work" / "buildings"  # the run's checked mosaics (gdi.city3d.rasters)
+roof = exact_extract(str(vrt / "dom.vrt"), er, ["min", "median",
                      "quantile(q=0.7)", "max", "count"], include_cols=["local_id"],
                      output="pandas")
-ground = exact_extract(f"{data}/work/buildings/dgm.vrt", fp, ["quantile(q=0.05)"],
+ground = exact_extract(str(vrt / "dgm.vrt"), fp, ["quantile(q=0.05)"],
                        include_cols=["local_id"], output="pandas")
 print(time.perf_counter() - t, len(roof), len(ground))
 """
@@ -58,20 +61,6 @@ frame.loc[frame.index[pick], "geometry"] = shapely.transform(
 import os; os.unlink(path)
 pyogrio.write_dataframe(frame, path, layer="gebaeude")
 """
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MiB of the process and its children, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        err = proc.stderr.read() if proc.stderr else ""
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, out
 
 
 def main() -> None:
@@ -134,11 +123,7 @@ def main() -> None:
         f"- re-run after 1 % of footprints moved 0.3 m: {re_wall:.1f} s, peak {re_rss:.0f} "
         f"MiB; changes {changes}",
     ]
-    print("\n".join(lines))
-    if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        path.write_text(path.read_text(encoding="utf-8").rstrip() + "\n\n" + "\n".join(lines)
-                        + "\n", encoding="utf-8")
+    record(lines, args.write)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import measure, record  # bench/common.py (run as bench/<name>.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "lod2"
 PY = sys.executable
@@ -38,18 +40,6 @@ models, stats = lod2.read(Lod2Spec(path=Path(sys.argv[1]), pattern="*.gml"))
 print(time.perf_counter() - t, stats["read_buildings"], stats["read_parts"],
       stats["solids_with_problems"])
 """
-
-
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out = proc.stdout.read() if proc.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read() if proc.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024, out
 
 
 def folder(copies: int, name: str, shared: Path) -> tuple[Path, float]:
@@ -100,11 +90,7 @@ def main() -> None:
         f"driver, one process per file, to one GeoPackage) {o_wall:.1f} s; ours {r_wall:.1f} s "
         f"(one process with start-up): **{o_wall / r_wall:.2f}x**",
     ]
-    print("\n".join(lines))
-    if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        path.write_text(path.read_text(encoding="utf-8").rstrip() + "\n\n" + "\n".join(lines)
-                        + "\n", encoding="utf-8")
+    record(lines, args.write)
 
 
 if __name__ == "__main__":

@@ -105,8 +105,19 @@ def _shapes(geoms: np.ndarray, ids: np.ndarray) -> list[tuple[dict[str, Any], in
     return out
 
 
-def _labels(geoms: np.ndarray, ids: np.ndarray, shape: tuple[int, int], transform: Any,
-            all_touched: bool = False) -> np.ndarray:
+def block_grid(bounds: np.ndarray, res: float
+               ) -> tuple[tuple[float, float, float, float], tuple[int, int], Any]:
+    """The pixel-aligned window around footprints' ``bounds`` (one pixel of margin): its
+    bounds, its (rows, cols) and its affine transform."""
+    win = _window(bounds, res)
+    shape = (round((win[3] - win[1]) / res), round((win[2] - win[0]) / res))
+    return win, shape, from_origin(win[0], win[3], res, res)
+
+
+def burn(geoms: np.ndarray, ids: np.ndarray, shape: tuple[int, int], transform: Any,
+         all_touched: bool = False) -> np.ndarray:
+    """Label raster of ``shape``: each geometry's id where pixel centres lie inside it (every
+    touched pixel with ``all_touched``), 0 elsewhere."""
     shapes = _shapes(np.asarray(geoms, dtype=object), np.asarray(ids))
     if not shapes:
         return np.zeros(shape, dtype=np.int32)
@@ -139,23 +150,21 @@ def _block(idx: np.ndarray, footprints: np.ndarray, eroded: np.ndarray, bounds: 
            few: np.ndarray) -> None:
     """The buildings ``idx`` of one block measured on one window of each model (in place)."""
     res = dom.res
-    win = _window(bounds[idx], res)
-    shape = (round((win[3] - win[1]) / res), round((win[2] - win[0]) / res))
-    transform = from_origin(win[0], win[3], res, res)
+    win, shape, transform = block_grid(bounds[idx], res)
     local = np.arange(1, len(idx) + 1)
-    full = _labels(footprints[idx], local, shape, transform)
-    roof = _labels(eroded[idx], local, shape, transform)
+    full = burn(footprints[idx], local, shape, transform)
+    roof = burn(eroded[idx], local, shape, transform)
     m = len(idx) + 1
     area_px = np.bincount(roof.ravel(), minlength=m)
     small = np.flatnonzero(area_px[1:] == 0)
     if len(small):  # too small to keep a pixel once eroded: every pixel it touches
-        touched = _labels(footprints[idx[small]], local[small], shape, transform, True)
+        touched = burn(footprints[idx[small]], local[small], shape, transform, True)
         roof = np.where(touched > 0, touched, roof)
         few[idx[small]] = True
         area_px = np.bincount(roof.ravel(), minlength=m)
     bare = np.flatnonzero(np.bincount(full.ravel(), minlength=m)[1:] == 0)
     if len(bare):  # no pixel centre inside: the ground under every pixel it touches
-        touched = _labels(footprints[idx[bare]], local[bare], shape, transform, True)
+        touched = burn(footprints[idx[bare]], local[bare], shape, transform, True)
         full = np.where(touched > 0, touched, full)
     ground_px = np.bincount(full.ravel(), minlength=m)
     z_dgm, z_dom = dgm.read(win, sg), dom.read(win, sd)

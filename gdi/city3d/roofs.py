@@ -62,9 +62,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from rasterio.transform import from_origin
 
-from gdi.city3d.heights import BLOCK_M, _labels, _window, grouped_percentiles
+from gdi.city3d.heights import BLOCK_M, block_grid, burn, grouped_percentiles
 from gdi.city3d.rasters import GDAL_ENV, Mosaic
 
 ROOF_FORMS = {1000: "Flachdach", 2100: "Pultdach", 3100: "Satteldach", 3200: "Walmdach"}
@@ -114,17 +113,15 @@ def _pixels(idx: np.ndarray, footprints: np.ndarray, eroded: np.ndarray, bounds:
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(local building index, x, y, DOM z) of the usable roof pixels of the block ``idx``."""
     res = dom.res
-    win = _window(bounds[idx], res)
-    shape = (round((win[3] - win[1]) / res), round((win[2] - win[0]) / res))
-    transform = from_origin(win[0], win[3], res, res)
+    win, shape, transform = block_grid(bounds[idx], res)
     local = np.arange(1, len(idx) + 1)
-    lab = _labels(eroded[idx], local, shape, transform)
+    lab = burn(eroded[idx], local, shape, transform)
     z_dom, z_dgm = dom.read(win, sd), dgm.read(win, sg)
     with np.errstate(invalid="ignore"):
         roof = np.isfinite(z_dgm) & (z_dom - z_dgm >= MIN_ABOVE_GROUND_M)
     few = np.bincount(lab[roof & (lab > 0)], minlength=len(idx) + 1)[1:] < MIN_PIXELS
     if few.any():  # too small once eroded: its pixel centres without erosion
-        full = _labels(footprints[idx[few]], local[few], shape, transform)
+        full = burn(footprints[idx[few]], local[few], shape, transform)
         lab = np.where(full > 0, full, lab)
     rows, cols = np.nonzero(roof & (lab > 0))
     x = win[0] + (cols + 0.5) * res
