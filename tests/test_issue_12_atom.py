@@ -248,8 +248,11 @@ def test_req_20_crs_categories_in_the_service_feed(server: Server) -> None:
     for entry in _service(server).findall("a:entry", NS):
         terms = entry.xpath("a:category[string-length(@term)>0 and string-length(@label)>0]"
                             "/@term", namespaces=NS)
+        tiles3d = entry.find("a:link[@rel='alternate']", NS).get("href").endswith(
+            "/buildings.xml")  # issue 15: the 3D Tiles are in ECEF
         assert set(terms) == {"http://www.opengis.net/def/crs/EPSG/0/25832",
-                              "http://www.opengis.net/def/crs/EPSG/0/4258"}
+                              "http://www.opengis.net/def/crs/EPSG/0/4258"} | (
+            {"http://www.opengis.net/def/crs/EPSG/0/4978"} if tiles3d else set())
 
 
 # --- dataset feeds (TG requirements 21-35) ------------------------------------------------
@@ -282,22 +285,27 @@ def test_req_25_dataset_feed_author(server: Server) -> None:
 
 
 def test_req_26_29_every_file_link_resolves_with_its_length_and_type(server: Server) -> None:
-    checked = 0
+    checked, sectioned = 0, 0
     for feed in _dataset_feeds(server).values():
         entries = feed.findall("a:entry", NS)
         assert entries
         for entry in entries:
             links = entry.findall("a:link[@rel='alternate']", NS)
-            assert len(links) == 1
-            link = links[0]
-            req = urllib.request.Request(link.get("href"), method="HEAD")
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                assert resp.status == 200
-                assert int(resp.headers["Content-Length"]) == int(link.get("length")) > 0
-                assert resp.headers["Content-Type"].split(";")[0] == link.get("type")
+            sections = entry.findall("a:link[@rel='section']", NS)
+            assert len(links) == 1 or (not links and len(sections) > 1)
+            for link in links or sections:  # every file: HEAD answers its length and type
+                req = urllib.request.Request(link.get("href"), method="HEAD")
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    assert resp.status == 200
+                    assert int(resp.headers["Content-Length"]) == int(link.get("length")) > 0
+                    assert (resp.headers["Content-Type"].split(";")[0]
+                            == link.get("type").split(";")[0])
             checked += 1
-    # GML+GPKG x 2 CRS for 3, GPKG x 2 for 2, buildings: BU-3D GML (one CRS) + GPKG x 2
-    assert checked == 2 * 2 + 2 * 2 + 2 * 2 + 2 + 2 + 3
+            sectioned += bool(sections)
+    # GML+GPKG x 2 CRS for 3, GPKG x 2 for 2, buildings: BU-3D GML (one CRS) + GPKG x 2 and
+    # its 3D model in tiles: CityGML, CityJSON, 3D Tiles (issue 15)
+    assert checked == 2 * 2 + 2 * 2 + 2 * 2 + 2 + 2 + 3 + 3
+    assert sectioned == 3
 
 
 def test_req_27_an_entry_per_format_and_crs(server: Server) -> None:
@@ -341,7 +349,7 @@ def test_req_30_34_only_inspire_media_types(server: Server) -> None:
 def test_req_31_38_language_of_links_and_feeds(server: Server) -> None:
     for feed in _dataset_feeds(server).values():
         assert all(link.get("hreflang") == "de" for link in feed.xpath(
-            "a:entry/a:link[@rel='alternate']", namespaces=NS))
+            "a:entry/a:link[@rel='alternate' or @rel='section']", namespaces=NS))
         english = feed.find("a:link[@rel='alternate'][@hreflang='en']", NS).get("href")
         assert _xml(english).get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     en = _service(server, ".en")
@@ -482,11 +490,14 @@ def test_req_45_languages(server: Server) -> None:
 # --- the files themselves --------------------------------------------------------------------
 
 def _files(server: Server) -> list[tuple[str, str, str]]:
-    """(url, media type, CRS term) of every file of every dataset feed."""
+    """(url, media type, CRS term) of every whole file of every dataset feed (the 3D
+    model's tiles, in sections, are read by tests/test_issue_15_downloads.py)."""
     out = []
     for feed in _dataset_feeds(server).values():
         for entry in feed.findall("a:entry", NS):
-            link = entry.find("a:link", NS)
+            link = entry.find("a:link[@rel='alternate']", NS)
+            if link is None:
+                continue
             out.append((link.get("href"), link.get("type"),
                         entry.find("a:category", NS).get("term")))
     return out

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gdi.errors import PublicationError
-from gdi.metadata import html, iso, rules
+from gdi.metadata import html, iso, model3d, rules
 from gdi.metadata.context import Context
 from gdi.metadata.dataset import DATESTAMP, DatasetEntry, dataset_record
 from gdi.metadata.facts import release_facts
@@ -167,7 +167,7 @@ def _links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str | None
         out.append((f"{base}/downloads/{entry.desc.id}/{name}",
                     "WWW:DOWNLOAD-1.0-http--download", name,
                     Text(f"Download: {name}"), "download"))
-    return out
+    return out + model3d.links(entry, ctx)
 
 
 def _serialise(root: Element, stamp: str) -> bytes:
@@ -192,7 +192,8 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str) -> B
     records: dict[str, tuple[str, Element]] = {}
     for entry in entries:
         records[entry.key] = (entry.file_identifier,
-                              dataset_record(entry, ctx, _links(entry, ctx)))
+                              dataset_record(entry, ctx, _links(entry, ctx),
+                                             model3d.formats(entry, ctx)))
     specs: list[ServiceSpec] = service_specs(ctx)
     locators = {spec.key: spec.locator for spec in specs}
     for spec in specs:

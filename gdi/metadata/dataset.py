@@ -208,8 +208,12 @@ def conformity_result(entry: DatasetEntry) -> tuple[bool | None, str]:
 
 
 def dataset_record(entry: DatasetEntry, ctx: Context,
-                   links: list[tuple[str, str, str | None, Text, str]]) -> Element:
-    """``links``: (url, protocol, name, description, function) of the transfer options."""
+                   links: list[tuple[str, str, str | None, Text, str]],
+                   formats3d: list[tuple[str, str, str]] | None = None) -> Element:
+    """``links``: (url, protocol, name, description, function) of the transfer options;
+    ``formats3d``: (name, version, media type) of the 3D model's files (gdi.metadata.model3d).
+    """
+    formats3d = formats3d or []
     desc = entry.desc
     root = iso.new_record(service=False)
     header(root, entry.file_identifier, ctx, "dataset")
@@ -253,6 +257,10 @@ def dataset_record(entry: DatasetEntry, ctx: Context,
         seen.add(fmt_name)
         fmt = path(dist, "gmd:distributionFormat/gmd:MD_Format")
         iso.anchor(fmt, "gmd:name", f"{vocab.MEDIA_TYPES}/{media}", fmt_name)
+        iso.text(fmt, "gmd:version", version)
+    for fmt_name, version, _media in formats3d:  # not in the INSPIRE media-types register
+        fmt = path(dist, "gmd:distributionFormat/gmd:MD_Format")
+        iso.text(fmt, "gmd:name", fmt_name)
         iso.text(fmt, "gmd:version", version)
     transfer = path(dist, "gmd:transferOptions/gmd:MD_DigitalTransferOptions")
     for url, protocol, label, description, function in links:

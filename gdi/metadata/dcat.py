@@ -25,6 +25,7 @@ from urllib.parse import quote
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
+from gdi.metadata import model3d
 from gdi.metadata.context import Context
 from gdi.metadata.dataset import DatasetEntry
 from gdi.publish.extracts.formats import NAMES
@@ -45,7 +46,10 @@ FILE_TYPES: dict[str, tuple[str | None, str | None]] = {
     "csv": ("CSV", "text/csv"), "geojson": ("GEOJSON", "application/geo+json"),
     "gpkg": ("GPKG", "application/geopackage+sqlite3"), "shp": ("SHP", None),
     "geoparquet": (None, "application/vnd.apache.parquet"), "fgb": (None, None),
-    "gml": ("GML", "application/gml+xml")}
+    "gml": ("GML", "application/gml+xml"),
+    # the 3D model (gdi.city3d.offers): application/city+json is not an IANA media type
+    "CityJSON": ("JSON", None), "CityJSONSeq": ("JSON", None),
+    "CityGML": ("GML", "application/gml+xml"), "json": ("JSON", "application/json")}
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,23 @@ def _service(g: Graph, ds: URIRef, ident: str, endpoint: str, fmt: str | None, t
     _licensed(g, service, ctx)
 
 
+def _model3d(g: Graph, ds: URIRef, e: DatasetEntry, ctx: Context) -> None:
+    """The 3D model's whole-city files, and its tiles through their index (one distribution
+    per index: the CityGML and CityJSON tiles share one)."""
+    whole, tiled = model3d.files(e, ctx)
+    for w in whole:
+        _file(g, ds, w.url, w.format_name, f"{e.title.de} ({w.title_de})", w.length, None,
+              e.revised, ctx)
+    indexes: dict[str, list[str]] = {}
+    for o in tiled:
+        indexes.setdefault(o.index.url, []).append(f"{o.format_name} {o.version}")
+    for o in tiled:
+        if o.index.url in indexes:
+            what = ", ".join(indexes.pop(o.index.url))
+            _file(g, ds, o.index.url, "json", f"{e.title.de} ({what} in Kacheln: "
+                  f"{o.index.name})", o.index.length, None, e.revised, ctx)
+
+
 def _dataset(g: Graph, d: DcatDataset, ctx: Context, publisher: URIRef, contact: URIRef,
              contributor: str) -> URIRef:
     e = d.entry
@@ -168,6 +189,7 @@ def _dataset(g: Graph, d: DcatDataset, ctx: Context, publisher: URIRef, contact:
         if f.endswith(".inspire.gml"):  # the INSPIRE GML in the storage CRS
             _file(g, ds, f"{base}/downloads/{e.desc.id}/{quote(f)}", "gml",
                   f"{e.title.de} (INSPIRE-GML)", None, None, e.revised, ctx)
+    _model3d(g, ds, e, ctx)
     _service(g, ds, e.collection, f"{base}/ogcapi/collections/{e.collection}", "GEOJSON",
              "OGC API Features (GeoJSON)", ctx)
     if e.wms_layer is not None:

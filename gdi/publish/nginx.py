@@ -272,7 +272,7 @@ events {{ worker_connections 512; }}
 http {{
     include /etc/nginx/mime.types;
     types {{ application/gml+xml gml; application/geopackage+sqlite3 gpkg;
-             application/city+json-seq jsonl; }}
+             application/city+json-seq jsonl; model/gltf-binary glb; }}
     default_type application/octet-stream;
     # paths only: query strings (filters on names, addresses...) never reach a log
     log_format paths '$remote_addr [$time_local] "$request_method $uri" $status $body_bytes_sent';
@@ -298,6 +298,12 @@ http {{
         }}
         location /downloads/ {{
             alias {downloads}/;
+            limit_except GET {{ deny all; }}
+        }}
+        location ~ ^/downloads/(.+\\.city\\.json)$ {{  # CityJSON: by two extensions
+            alias {downloads}/$1;
+            types {{ }}
+            default_type application/city+json;
             limit_except GET {{ deny all; }}
         }}
 {_internal(settings, run, ports)}

@@ -9,7 +9,9 @@ always belong to one state:
   record (``describedby``), its dataset feed (``alternate``), its extent as a GeoRSS polygon
   (latitude first) and one category per CRS it is offered in;
 - ``<collection>.xml`` / ``<collection>.en.xml``: a dataset feed with one entry per file of
-  the live release (format x CRS), each link with ``type``, ``length``, ``hreflang``, ``title``;
+  the live release (format x CRS), each link with ``type``, ``length``, ``hreflang``, ``title``,
+  and one entry per offer in several files (the 3D model's tiles: ``section`` links, built by
+  :mod:`gdi.publish.atom.sections`);
 - ``opensearch.xml``: the OpenSearch description with the Describe/Get Spatial Data Set
   templates answered by :mod:`gdi.publish.atom.search`;
 - ``../atom-index.json`` (outside the served folder): what the search endpoint looks up.
@@ -28,17 +30,14 @@ from pathlib import Path
 from lxml import etree
 
 from gdi import crs
+from gdi.city3d.offers import Offer, offers
 from gdi.metadata import vocab
 from gdi.metadata.context import Context
 from gdi.metadata.dataset import DatasetEntry
+from gdi.publish.atom import sections
+from gdi.publish.atom.elements import ATOM, DLS, FEED_TYPE, GEORSS, XML, link, sub, timestamp
 from gdi.publish.downloads import DownloadFile, describe
 
-ATOM = "http://www.w3.org/2005/Atom"
-GEORSS = "http://www.georss.org/georss"
-DLS = "http://inspire.ec.europa.eu/schemas/inspire_dls/1.0"
-OS = "http://a9.com/-/spec/opensearch/1.1/"
-XML = "http://www.w3.org/XML/1998/namespace"
-FEED_TYPE = "application/atom+xml"
 OSD_TYPE = "application/opensearchdescription+xml"
 CSW_TYPE = "application/xml"  # the TG's type for links to (dataset) metadata records
 LANGUAGES = ("de", "en")  # the first is the service's default language
@@ -52,6 +51,7 @@ class FeedDataset:
     namespace: str  # spatial_dataset_identifier_namespace: the city's namespace
     record: str  # GetRecordById of its record
     files: tuple[DownloadFile, ...]
+    offers: tuple[Offer, ...] = ()  # offers in several files (the 3D model's tiles)
 
     @property
     def collection(self) -> str:
@@ -63,40 +63,20 @@ def _files(entry: DatasetEntry, ctx: Context) -> tuple[DownloadFile, ...]:
                  for name in entry.files)
 
 
+def _offers(entry: DatasetEntry, ctx: Context) -> tuple[Offer, ...]:
+    if entry.desc.city3d is None:
+        return ()
+    return tuple(offers(entry.desc.id, entry.release.folder, ctx.base_url, entry.title.de,
+                        entry.title.en or entry.title.de))
+
+
 def datasets(entries: Sequence[DatasetEntry], ctx: Context, records: dict[str, str]
              ) -> list[FeedDataset]:
     """The datasets the Atom service offers (every one with files), INSPIRE ones first (the
     OpenSearch description's first example is an INSPIRE GML)."""
     out = [FeedDataset(e, e.identifier, ctx.namespace_base, ctx.record_url(records[e.key]),
-                       _files(e, ctx)) for e in entries if e.files]
+                       _files(e, ctx), _offers(e, ctx)) for e in entries if e.files]
     return sorted(out, key=lambda d: (not d.entry.inspire, d.collection))
-
-
-def timestamp(value: str) -> str:
-    """An RFC 3339 date-time (Atom's ``updated``) from a date or date-time."""
-    return value if "T" in value else f"{value}T00:00:00Z"
-
-
-# ---------------------------------------------------------------- building blocks
-
-def sub(parent: etree._Element, name: str, text: str | None = None, ns: str = ATOM,
-        **attrs: str) -> etree._Element:
-    node = etree.SubElement(parent, f"{{{ns}}}{name}", {k: v for k, v in attrs.items()})
-    if text is not None:
-        node.text = text
-    return node
-
-
-def _link(parent: etree._Element, href: str, rel: str, type_: str, *, title: str | None = None,
-          hreflang: str | None = None, length: int | None = None) -> None:
-    attrs = {"href": href, "rel": rel, "type": type_}
-    if hreflang:
-        attrs["hreflang"] = hreflang
-    if length is not None:
-        attrs["length"] = str(length)
-    if title:
-        attrs["title"] = title
-    sub(parent, "link", **attrs)
 
 
 def _feed(lang: str) -> etree._Element:
@@ -131,9 +111,14 @@ def _extent(ds: FeedDataset, ctx: Context) -> tuple[float, float, float, float]:
     return (w, s, e, n)
 
 
-def _crs_categories(parent: etree._Element, files: Sequence[DownloadFile]) -> None:
-    for uri, label in dict.fromkeys((f.crs_uri, f.crs_label) for f in files):
-        sub(parent, "category", term=uri, label=label)
+def _crs_categories(parent: etree._Element, ds: FeedDataset) -> None:
+    """One category per CRS of the dataset's files and offers (the first label of each)."""
+    crss = dict.fromkeys(f.crs_uri for f in ds.files) | dict.fromkeys(
+        o.crs_uri for o in ds.offers)
+    labels = {o.crs_uri: o.crs_label for o in reversed(ds.offers)} | {
+        f.crs_uri: f.crs_label for f in reversed(ds.files)}
+    for uri in crss:
+        sub(parent, "category", term=uri, label=labels[uri])
 
 
 def _text(ds: FeedDataset, lang: str) -> tuple[str, str]:
@@ -149,11 +134,11 @@ def _updated(dates: Sequence[str]) -> str:
 def _self_and_languages(feed: etree._Element, stem: str, lang: str) -> None:
     """The feed's ``self`` link and an ``alternate`` link to each other language's version
     (``<stem>.xml`` German, ``<stem>.en.xml`` English)."""
-    _link(feed, f"{stem}{suffix(lang)}.xml", "self", FEED_TYPE, hreflang=lang,
+    link(feed, f"{stem}{suffix(lang)}.xml", "self", FEED_TYPE, hreflang=lang,
           title="Dieses Dokument" if lang == "de" else "This document")
     for other in LANGUAGES:
         if other != lang:
-            _link(feed, f"{stem}{suffix(other)}.xml", "alternate", FEED_TYPE, hreflang=other,
+            link(feed, f"{stem}{suffix(other)}.xml", "alternate", FEED_TYPE, hreflang=other,
                   title="This document in English" if other == "en"
                   else "Dieses Dokument auf Deutsch")
 
@@ -171,19 +156,24 @@ def service_feed(sets: Sequence[FeedDataset], ctx: Context, service_record: str,
     de = lang == "de"
     sub(feed, "title", f"Downloaddienst (INSPIRE Atom) – {ctx.city_de}" if de
         else f"Download service (INSPIRE Atom) – {ctx.city_en}")
+    tiled = any(d.offers for d in sets)
     sub(feed, "subtitle", "Vordefinierte Datensätze: INSPIRE-GML und GeoPackage jeder "
-        "Veröffentlichung, in jedem angebotenen Koordinatenreferenzsystem." if de else
+        "Veröffentlichung, in jedem angebotenen Koordinatenreferenzsystem"
+        + ("; das 3D-Gebäudemodell auch in Kacheln (CityGML, CityJSON, 3D Tiles)." if tiled
+           else ".") if de else
         "Pre-defined datasets: INSPIRE GML and GeoPackage of every release, in every "
-        "coordinate reference system offered.")
-    _link(feed, service_record, "describedby", "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
+        "coordinate reference system offered"
+        + ("; the 3D building model also in tiles (CityGML, CityJSON, 3D Tiles)." if tiled
+           else "."))
+    link(feed, service_record, "describedby", "application/vnd.ogc.csw.GetRecordByIdResponse_xml",
           title="Metadaten des Dienstes (ISO 19139)" if de else "Service metadata (ISO 19139)",
           hreflang="de")
     _self_and_languages(feed, f"{base}/service", lang)
-    _link(feed, f"{base}/opensearch.xml", "search", OSD_TYPE, hreflang=lang,
+    link(feed, f"{base}/opensearch.xml", "search", OSD_TYPE, hreflang=lang,
           title="OpenSearch-Beschreibung des Dienstes" if de
           else "OpenSearch description of the service")
     if wfs_capabilities:  # the same datasets through the WFS 2.0 (TG requirement 16)
-        _link(feed, wfs_capabilities, "related", "application/xml",
+        link(feed, wfs_capabilities, "related", "application/xml",
               title="Direktzugriff: WFS 2.0" if de else "Direct access: WFS 2.0")
     sub(feed, "id", f"{base}/service{suffix(lang)}.xml")
     sub(feed, "rights", _rights(ctx, lang))
@@ -195,18 +185,18 @@ def service_feed(sets: Sequence[FeedDataset], ctx: Context, service_record: str,
         sub(entry, "title", title)
         sub(entry, "spatial_dataset_identifier_code", ds.code, ns=DLS)
         sub(entry, "spatial_dataset_identifier_namespace", ds.namespace, ns=DLS)
-        _link(entry, ds.record, "describedby", CSW_TYPE, hreflang="de",
+        link(entry, ds.record, "describedby", CSW_TYPE, hreflang="de",
               title="Metadaten des Datensatzes (ISO 19139)" if de
               else "Dataset metadata (ISO 19139)")
         feed_url = f"{base}/{ds.collection}{suffix(lang)}.xml"
-        _link(entry, feed_url, "alternate", FEED_TYPE, hreflang=lang,
+        link(entry, feed_url, "alternate", FEED_TYPE, hreflang=lang,
               title="Dataset-Feed mit den Dateien" if de else "Dataset feed with the files")
         sub(entry, "id", feed_url)
         sub(entry, "rights", _rights(ctx, lang))
         sub(entry, "updated", timestamp(ds.entry.revised))
         sub(entry, "summary", summary)
         sub(entry, "polygon", polygon(_extent(ds, ctx)), ns=GEORSS)
-        _crs_categories(entry, ds.files)
+        _crs_categories(entry, ds)
     return feed
 
 
@@ -218,18 +208,18 @@ def dataset_feed(ds: FeedDataset, ctx: Context, lang: str) -> etree._Element:
     sub(feed, "title", f"{title} – Downloads")
     sub(feed, "subtitle", summary)
     _self_and_languages(feed, f"{base}/{ds.collection}", lang)
-    _link(feed, f"{base}/service{suffix(lang)}.xml", "up", FEED_TYPE, hreflang=lang,
+    link(feed, f"{base}/service{suffix(lang)}.xml", "up", FEED_TYPE, hreflang=lang,
           title="Downloaddienst (Service-Feed)" if de else "Download service feed")
-    _link(feed, ds.record, "describedby", CSW_TYPE, hreflang="de",
+    link(feed, ds.record, "describedby", CSW_TYPE, hreflang="de",
           title="Metadaten des Datensatzes (ISO 19139)" if de else "Dataset metadata")
     types = ds.entry.desc.inspire_feature_types
     if types and ds.entry.inspire:  # the spatial object types of the GML
         for name in types:
-            _link(feed, vocab.FEATURE_CONCEPT.format(name), "describedby", "text/html",
+            link(feed, vocab.FEATURE_CONCEPT.format(name), "describedby", "text/html",
                   hreflang="en", title=f"INSPIRE-Objektart {name}" if de
                   else f"INSPIRE spatial object type {name}")
     else:  # not harmonised: the local definition of its one feature type (its schema)
-        _link(feed, f"{ctx.base_url}/ogcapi/collections/{ds.collection}/queryables?f=html",
+        link(feed, f"{ctx.base_url}/ogcapi/collections/{ds.collection}/queryables?f=html",
               "describedby", "text/html", hreflang="de",
               title="Objektart und Attribute" if de else "Feature type and attributes")
     sub(feed, "id", f"{base}/{ds.collection}{suffix(lang)}.xml")
@@ -240,12 +230,14 @@ def dataset_feed(ds: FeedDataset, ctx: Context, lang: str) -> etree._Element:
     for f in ds.files:
         entry = sub(feed, "entry")
         sub(entry, "title", f.title_de if de else f.title_en)
-        _link(entry, f.url, "alternate", f.media_type, hreflang="de", length=f.length,
+        link(entry, f.url, "alternate", f.media_type, hreflang="de", length=f.length,
               title=f.title_de if de else f.title_en)
         sub(entry, "id", f.url)
         sub(entry, "updated", timestamp(ds.entry.revised))
         sub(entry, "polygon", extent, ns=GEORSS)
         sub(entry, "category", term=f.crs_uri, label=f.crs_label)
+    for offer in ds.offers:  # the 3D model's tiles: one sectioned entry per format and CRS
+        sections.entry(feed, offer, ds.entry.revised, extent, lang)
     return feed
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from lxml import etree
 
 from gdi.metadata.context import Context
-from gdi.publish.atom.feeds import DLS, FEED_TYPE, LANGUAGES, OS, OSD_TYPE, FeedDataset, sub, suffix
+from gdi.publish.atom.elements import DLS, FEED_TYPE, OS, sub
+from gdi.publish.atom.feeds import LANGUAGES, OSD_TYPE, FeedDataset, suffix
 
 
 def description(sets: Sequence[FeedDataset], ctx: Context) -> etree._Element:

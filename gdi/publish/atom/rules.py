@@ -13,13 +13,18 @@ from pathlib import Path
 from lxml import etree
 
 from gdi.errors import PublicationError
-from gdi.publish.atom.feeds import ATOM, DLS, GEORSS, INDEX, OS
+from gdi.publish.atom.elements import ATOM, DLS, GEORSS, OS
+from gdi.publish.atom.feeds import INDEX
 from gdi.xsd import schema_for
 
 NS = {"a": ATOM, "dls": DLS, "georss": GEORSS, "os": OS}
 DLS_XSD = "http://inspire.ec.europa.eu/schemas/inspire_dls/1.0/inspire_dls.xsd"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WORD = re.compile(r"\w")
+# the INSPIRE media-types register's entries this service uses (whole files: alternate links)
+REGISTERED = frozenset({"application/gml+xml", "application/geopackage+sqlite3"})
+# media types of tiled offers outside that register (section links only, gdi.city3d.offers)
+UNREGISTERED = frozenset({"application/city+json", "model/gltf-binary", "application/json"})
 
 
 def _date_ok(text: str | None) -> bool:
@@ -74,10 +79,45 @@ def _feed_problems(name: str, feed: etree._Element, service: bool) -> list[str]:
             if len(alternates) != 1 or len(described) != 1:
                 out.append(f"{where}: needs one dataset feed link and one metadata link")
         else:
-            links = entry.xpath("a:link[@rel='alternate']", namespaces=NS)
-            if not links or any(not (link.get("type") and link.get("length")
-                                     and link.get("hreflang")) for link in links):
-                out.append(f"{where}: a file link lacks type, length or hreflang")
+            out += _file_links(where, entry)
+    if not service:
+        combos = [(_format(entry), tuple(entry.xpath("a:category/@term", namespaces=NS)))
+                  for entry in feed.findall("a:entry", NS)]
+        if len(combos) != len(set(combos)):
+            out.append(f"{name}: two entries for one format and CRS (requirement 27)")
+    return out
+
+
+def _format(entry: etree._Element) -> tuple[str, ...]:
+    """An entry's format: the media types of its file links."""
+    return tuple(sorted(set(entry.xpath("a:link[@rel='alternate' or @rel='section']/@type",
+                                        namespaces=NS))))
+
+
+def _file_links(where: str, entry: etree._Element) -> list[str]:
+    """One file as an ``alternate`` link with a registered media type, or several as
+    ``section`` links with the structure said in ``content`` (TG requirements 29-34)."""
+    out = []
+    alternates = entry.xpath("a:link[@rel='alternate']", namespaces=NS)
+    sections = entry.xpath("a:link[@rel='section']", namespaces=NS)
+    if sections:
+        if len(sections) < 2:
+            out.append(f"{where}: a single section link (one file is an alternate link)")
+        if alternates or not _has_text(entry, "a:content/text()"):
+            out.append(f"{where}: sections without the structure in content")
+    elif not alternates:
+        out.append(f"{where}: no file link")
+    for link in alternates + sections:
+        if not (link.get("type") and (link.get("length") or "").isdigit()
+                and int(link.get("length")) > 0 and link.get("hreflang") and link.get("title")):
+            out.append(f"{where}: a file link lacks type, length, hreflang or title")
+            break
+    for link in alternates:
+        if link.get("type") not in REGISTERED:
+            out.append(f"{where}: {link.get('type')} is not in the INSPIRE media-types register")
+    for link in sections:
+        if (link.get("type") or "").split(";")[0].strip() not in REGISTERED | UNREGISTERED:
+            out.append(f"{where}: unknown media type {link.get('type')}")
     return out
 
 
