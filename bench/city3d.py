@@ -118,7 +118,8 @@ def main() -> None:
         f"{parts.get('lod2_and_roofs', 0):.1f} s; {rep['city3d']['lod2']['used']:,} buildings "
         f"take the LoD2, reasons {rep['city3d']['lod2']['reasons']}",
         f"- 3D Tiles 1.1 of the whole city: {tiles.get('seconds', 0):.1f} s, "
-        f"{tiles.get('tiles', 0)} tiles, {tiles.get('triangles', 0):,} triangles, "
+        f"{tiles.get('tiles', 0)} tiles, {tiles.get('triangles', 0):,} triangles, far view "
+        f"{tiles.get('far_tiles', 0)} blocks, {tiles.get('far_triangles', 0):,} triangles; "
         f"{tiles.get('bytes', 0) / 2**20:.0f} MiB",
         f"- re-run after 1 % of footprints moved 0.3 m: {re_wall:.1f} s, peak {re_rss:.0f} "
         f"MiB; changes {changes}",

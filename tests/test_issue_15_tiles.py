@@ -183,8 +183,9 @@ def _ref_tile(body: Body) -> str:
 def test_glb_contents(tileset: tuple[Path, dict[str, Any]]) -> None:
     folder, stats = tileset
     ts = json.loads((folder / "tileset.json").read_text(encoding="utf-8"))
-    leaves = [t for t in tiles_of(ts) if "content" in t]
-    assert stats["tiles"] == len(leaves) == len(list((folder / "tiles").glob("*.glb")))
+    leaves = [t for t in tiles_of(ts) if "content" in t and "children" not in t]
+    assert stats["tiles"] == len(leaves) == len([
+        p for p in (folder / "tiles").glob("*.glb") if not p.name.startswith("far_")])
     assert stats["buildings"] == len(BODIES) and stats["skipped_surfaces"] == 0
     by_id = {b.id: b for b in BODIES}
     seen: set[str] = set()
@@ -245,6 +246,8 @@ def test_roof_areas_cover_footprints(tileset: tuple[Path, dict[str, Any]]) -> No
     folder, _ = tileset
     areas: dict[str, float] = {}
     for path in (folder / "tiles").glob("*.glb"):
+        if path.name.startswith("far_"):  # the far view: test_far_view_per_block
+            continue
         gltf, binary = read_glb(path)
         ids = property_table(gltf, binary)["id"]
         for prim in gltf["meshes"][0]["primitives"]:
@@ -288,17 +291,80 @@ def test_frame_and_vertex_placement(tileset: tuple[Path, dict[str, Any]]) -> Non
     pts = np.concatenate([local_points(gltf, accessor(gltf, binary, p["attributes"]["POSITION"]))
                           for p in gltf["meshes"][0]["primitives"]])
     assert np.linalg.norm(pts - enu, axis=1).min() < 0.001
-    # the tree: leaves carry content and error 0, boxes nest, errors shrink towards leaves
+    # the tree: leaves carry content and error 0, block nodes the far view (REPLACE), boxes
+    # nest, errors shrink towards leaves
     for tile in tiles_of(ts):
         box = np.array(tile["boundingVolume"]["box"])
-        if "content" in tile:
-            assert tile["geometricError"] == 0 and "children" not in tile
+        if "content" in tile and "children" not in tile:
+            assert tile["geometricError"] == 0
+            assert not tile["content"]["uri"].startswith("tiles/far_")
+        elif "content" in tile:
+            assert tile["content"]["uri"].startswith("tiles/far_")
+            assert tile["refine"] == "REPLACE" and tile["geometricError"] == 2 * TILE / 8
+            assert all("children" not in c for c in tile["children"])
         else:
-            assert tile["geometricError"] > 0
+            assert (tile["geometricError"] > 0 and "refine" not in tile) or tile is ts["root"]
         for child in tile.get("children", []):
             c = np.array(child["boundingVolume"]["box"])
             assert (np.abs(c[:3] - box[:3]) + c[[3, 7, 11]] <= box[[3, 7, 11]] + 1e-6).all()
     assert ts["geometricError"] >= ts["root"]["geometricError"]
+
+
+def test_far_view_per_block(tileset: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    """Each block node's far view holds exactly its leaves' buildings of at least
+    MIN_AREA_M2, as flat prisms from ground to the LoD1.2 roof, with the same feature
+    metadata, in far fewer triangles; without it the tree has no far content."""
+    from gdi.city3d import tiles3d_tree
+
+    folder, stats = tileset
+    ts = json.loads((folder / "tileset.json").read_text(encoding="utf-8"))
+    blocks = [t for t in tiles_of(ts) if "content" in t and "children" in t]
+    assert len(blocks) == stats["far_tiles"] >= 2
+    by_id = {b.id: b for b in BODIES}
+    big = {b.id for b in BODIES if shapely.Polygon(
+        b.shell[0].rings[0][:, :2], [r[:, :2] for r in b.shell[0].rings[1:]]).area
+        >= tiles3d_tree.MIN_AREA_M2}
+    seen: list[str] = []
+    far_triangles = 0
+    for block in blocks:
+        gltf, binary = read_glb(folder / block["content"]["uri"])
+        table = property_table(gltf, binary)
+        below = set()
+        for leaf in block["children"]:
+            leaf_gltf, leaf_binary = read_glb(folder / leaf["content"]["uri"])
+            below |= set(property_table(leaf_gltf, leaf_binary)["id"])
+        assert set(table["id"]) == below & big
+        seen += table["id"]
+        pts, fid = [], []
+        for prim in gltf["meshes"][0]["primitives"]:
+            assert gltf["materials"][prim["material"]]["name"] in {"roof", "wall"}  # no ground
+            pts.append(local_points(gltf, accessor(gltf, binary, prim["attributes"]["POSITION"])))
+            fid.append(accessor(gltf, binary, prim["attributes"]["_FEATURE_ID_0"]))
+            far_triangles += len(accessor(gltf, binary, prim["indices"])) // 3
+        p, f = np.concatenate(pts), np.concatenate(fid).astype(int)
+        box = np.array(block["boundingVolume"]["box"])
+        assert (np.abs(p - box[:3]) <= box[[3, 7, 11]] + 1e-6).all()
+        for k, ident in enumerate(table["id"]):
+            body = by_id[ident]
+            up = p[f == k, 2]
+            assert up.max() - up.min() == pytest.approx(body.roof - body.ground, abs=0.01)
+            assert table["lod"][k] == ("2" if body.lod2 else "1.2")
+            assert table["height_lod12"][k] == pytest.approx(body.roof - body.ground, abs=1e-4)
+    assert sorted(seen) == sorted(big)
+    x, y = _footprint(0).bounds[:2]  # a 5 m x 5 m shed beside house 0: no far view
+    shed = Body("shed", solids.extrude(shapely.box(x + 20, y, x + 25, y + 5), 90, 93), {}, 90, 93)
+    tiles3d.write_tileset(tmp_path / "shed", [BODIES[0], shed], title="t",
+                          geoid_undulation=N_CONST, tile_size_m=TILE)
+    (far,) = (tmp_path / "shed" / "tiles").glob("far_*.glb")
+    (near,) = [p for p in (tmp_path / "shed" / "tiles").glob("*.glb") if p != far]
+    assert property_table(*read_glb(far))["id"] == [BODIES[0].id]
+    assert sorted(property_table(*read_glb(near))["id"]) == [BODIES[0].id, "shed"]
+    assert far_triangles == stats["far_triangles"] < stats["triangles"]
+    plain = tiles3d.write_tileset(tmp_path / "plain", BODIES, title="t",
+                                  geoid_undulation=N_CONST, tile_size_m=TILE, overview=False)
+    assert plain["far_tiles"] == 0 and not list((tmp_path / "plain" / "tiles").glob("far_*"))
+    plain_ts = json.loads((tmp_path / "plain" / "tileset.json").read_text(encoding="utf-8"))
+    assert all("children" not in t for t in tiles_of(plain_ts) if "content" in t)
 
 
 def test_options_and_errors(tmp_path: Path) -> None:

@@ -22,16 +22,19 @@ EGM96; N varies by about half a metre over the city).
 
 Tiles. A building belongs to the ``tile_size_m`` square (absolute grid, named
 ``tiles/<col>_<row>.glb``, col = floor(E / size), row = floor(N / size)) that holds its
-reference point, the first vertex of its LoD1.2 ground surface. The tiles are the leaves of
-a quadtree without content above them (``refine: "ADD"``). A node with edge s has the
-geometric error ``s * error_ratio`` (default :data:`ERROR_RATIO`, 1/8: 125 m for the 1 km
-parents of 500 m tiles), content tiles 0. A viewer loads a node's children when ``error *
-viewport height / (distance * 2 tan(fov / 2))`` exceeds its threshold (16 px in CesiumJS and
-3d-tiles-renderer), i.e. within ``error * 54`` m for a 1000 px high, 60 degree view: the
-500 m tiles of a 1 km block load when the camera comes within about 6.8 km of the block, a
-2 km block opens within 13.5 km, and so on. Near the camera the buildings stream in (a 10 m
-house is about 1.5 px wide when its tile loads); a view of the whole city from 20 km away
-loads no tile until the camera comes closer (or the viewer lowers its error threshold).
+reference point, the first vertex of its LoD1.2 ground surface. The tiles are the leaves
+(geometric error 0) of a tree: 4 x 4 tiles under a block node (2 km for 500 m tiles) that
+holds the block's far view (:mod:`gdi.city3d.tiles3d_tree`, ``tiles/far_<col>_<row>.glb``,
+``refine: "REPLACE"``: the detailed tiles replace it once loaded), blocks under a quadtree
+without content (``refine: "ADD"`` from the root). A block node has the geometric error
+``2 * tile_size_m * error_ratio`` (default :data:`ERROR_RATIO`, 1/8: 125 m for 500 m tiles),
+a quadtree node with edge s ``s * error_ratio``. A viewer loads a node's children when
+``error * viewport height / (distance * 2 tan(fov / 2))`` exceeds its threshold (16 px in
+CesiumJS and 3d-tiles-renderer), i.e. within ``error * 54`` m for a 1000 px high, 60 degree
+view: the 500 m tiles of a block load when the camera comes within about 6.8 km of it, the
+far view of a block (its 4 km parent: 500 m) within 27 km. So a view of the whole city
+shows the far view (simple prisms of the larger buildings) and the detail streams in near
+the camera (a 10 m house is about 1.5 px wide when its tile loads).
 
 Geometry. Per building its LoD2 part shells (``lod="best"`` and LoD2 present) or its LoD1.2
 shell (:mod:`gdi.city3d.tiles3d_mesh`): flat normals, one primitive per material (roof,
@@ -49,14 +52,13 @@ from typing import Any, Literal
 import numpy as np
 
 from gdi import crs
-from gdi.city3d import glb
+from gdi.city3d import glb, tiles3d_tree
 from gdi.city3d.model import Body
 from gdi.city3d.tiles3d_mesh import MATERIALS, Mesh, build_mesh
 from gdi.errors import CrsError, GdiError
 
 GCG2016_HILDESHEIM_M = 43.7  # N of the quasigeoid at the city centre (m), see the docstring
 ERROR_RATIO = 1 / 8          # geometric error of a quadtree node per metre of its edge
-BOX_MARGIN_M = 0.01          # bounding boxes are this much larger than the geometry
 STORAGE_CRS, ECEF_CRS, GEOGRAPHIC_CRS = "EPSG:25832", "EPSG:4978", "EPSG:4258"
 Undulation = float | Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -154,11 +156,6 @@ def _transform(origin: np.ndarray, rot: np.ndarray) -> list[float]:
     return [float(v) for v in m.T.reshape(-1)]  # column-major
 
 
-def _box(lo: np.ndarray, hi: np.ndarray) -> list[float]:
-    c, half = (lo + hi) / 2, (hi - lo) / 2 + BOX_MARGIN_M
-    return [float(v) for v in (*c, half[0], 0, 0, 0, half[1], 0, 0, 0, half[2])]
-
-
 def _storeys(value: Any) -> int:
     try:
         f = float(value)
@@ -188,40 +185,48 @@ def _columns(bodies: list[Body], lods: list[str]) -> dict[str, glb.Column]:
     }
 
 
-def _tree(leaves: dict[tuple[int, int], tuple[dict[str, Any], np.ndarray, np.ndarray]],
-          size: float, ratio: float) -> dict[str, Any]:
-    """The quadtree above the content tiles (keys: absolute col, row); returns its root."""
-    c0 = min(k[0] for k in leaves)
-    r0 = min(k[1] for k in leaves)
-    nodes = {(c - c0, r - r0): v for (c, r), v in leaves.items()}
-    level = 0
-    while level == 0 or len(nodes) > 1:
-        level += 1
-        groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        for key in sorted(nodes):
-            groups.setdefault((key[0] >> 1, key[1] >> 1), []).append(key)
-        nodes = {parent: _node([nodes[k] for k in keys], size * 2**level * ratio)
-                 for parent, keys in groups.items()}
-    return next(iter(nodes.values()))[0]
-
-
-def _node(children: list[tuple[dict[str, Any], np.ndarray, np.ndarray]], error: float
-          ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    lo = np.min([c[1] for c in children], axis=0)
-    hi = np.max([c[2] for c in children], axis=0)
-    return ({"boundingVolume": {"box": _box(lo, hi)}, "geometricError": error,
-             "children": [c[0] for c in children]}, lo, hi)
+def _write_glbs(folder: Path, prefix: str, mesh: Mesh, enu: np.ndarray,
+                bodies: Sequence[Body], lods: list[str], ref_xy: np.ndarray, tile_size_m: float
+                ) -> tuple[dict[tuple[int, int], tiles3d_tree.Node],
+                           int]:
+    """One GLB per ``tile_size_m`` square of ``mesh`` (``enu``: its vertices in the tileset
+    frame; a body's square: the one of its point in ``ref_xy``) as
+    ``tiles/<prefix><col>_<row>.glb``; returns (tile, lo, hi) by key, and the bytes."""
+    normals = mesh.normals(enu)
+    located = np.isfinite(ref_xy).all(axis=1)
+    cols = np.floor(np.where(located[:, None], ref_xy, 0.0) / tile_size_m).astype(np.int64)
+    tiles: dict[tuple[int, int], tiles3d_tree.Node] = {}
+    size = 0
+    for (col, row), part in mesh.by_tile(cols):
+        idx = part.body_ids
+        points, normal = enu[part.vertex_index], normals[part.vertex_index]
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        centre = (lo + hi) / 2
+        translation = (float(centre[0]), float(centre[2]), float(-centre[1]))
+        yup = np.column_stack((points[:, 0], points[:, 2], -points[:, 1])) - translation
+        nyup = np.column_stack((normal[:, 0], normal[:, 2], -normal[:, 1]))
+        prims = [glb.Primitive(mat, yup[a:b], nyup[a:b], part.local_ids[a:b], tris)
+                 for mat, a, b, tris in part.primitives]
+        data = glb.encode(prims, MATERIALS, translation, SCHEMA, "building", len(idx),
+                          _columns([bodies[i] for i in idx], [lods[i] for i in idx]))
+        uri = f"tiles/{prefix}{col}_{row}.glb"
+        (folder / uri).write_bytes(data)
+        size += len(data)
+        tiles[col, row] = ({"boundingVolume": {"box": tiles3d_tree.box(lo, hi)},
+                            "geometricError": 0.0, "content": {"uri": uri}}, lo, hi)
+    return tiles, size
 
 
 def write_tileset(folder: Path, bodies: Sequence[Body], *, title: str,
                   geoid_undulation: Undulation, tile_size_m: float = 500.0,
-                  lod: Literal["best", "1.2"] = "best", error_ratio: float = ERROR_RATIO
-                  ) -> dict[str, Any]:
+                  lod: Literal["best", "1.2"] = "best", error_ratio: float = ERROR_RATIO,
+                  overview: bool = True) -> dict[str, Any]:
     """Write ``folder/tileset.json`` and ``folder/tiles/<col>_<row>.glb``.
 
     ``geoid_undulation``: N (m) of GCG2016, a constant or N(lon, lat) (ETRS89 degrees);
     ``lod``: "best" draws LoD2 where a body has it, "1.2" always the LoD1.2 shell;
-    ``error_ratio``: geometric error per metre of a quadtree node's edge (see above).
+    ``error_ratio``: geometric error per metre of a quadtree node's edge (see above);
+    ``overview``: the far view per block (gdi.city3d.tiles3d_tree).
 
     Returns {"tiles", "buildings", "triangles", "bytes" (all files), "skipped_surfaces"
     (surfaces that could not be triangulated: degenerate or self-intersecting)}.
@@ -241,30 +246,26 @@ def write_tileset(folder: Path, bodies: Sequence[Body], *, title: str,
     origin, rot, record = _frame(xyh)
     enu = (_to_ecef(xyh[:, 0], xyh[:, 1], xyh[:, 2]) - origin) @ rot.T
     del xyh
-    normals = mesh.normals(enu)
-    located = np.isfinite(mesh.ref_xy).all(axis=1)
-    cols = np.floor(np.where(located[:, None], mesh.ref_xy, 0.0) / tile_size_m).astype(np.int64)
     (folder / "tiles").mkdir(parents=True, exist_ok=True)
-    leaves: dict[tuple[int, int], tuple[dict[str, Any], np.ndarray, np.ndarray]] = {}
-    size = 0
-    for (col, row), part in mesh.by_tile(cols):
-        idx = part.body_ids
-        points, normal = enu[part.vertex_index], normals[part.vertex_index]
-        lo, hi = points.min(axis=0), points.max(axis=0)
-        centre = (lo + hi) / 2
-        translation = (float(centre[0]), float(centre[2]), float(-centre[1]))
-        yup = np.column_stack((points[:, 0], points[:, 2], -points[:, 1])) - translation
-        nyup = np.column_stack((normal[:, 0], normal[:, 2], -normal[:, 1]))
-        prims = [glb.Primitive(mat, yup[a:b], nyup[a:b], part.local_ids[a:b], tris)
-                 for mat, a, b, tris in part.primitives]
-        data = glb.encode(prims, MATERIALS, translation, SCHEMA, "building", len(idx),
-                          _columns([bodies[i] for i in idx], [mesh.lod[i] for i in idx]))
-        uri = f"tiles/{col}_{row}.glb"
-        (folder / uri).write_bytes(data)
-        size += len(data)
-        leaves[col, row] = ({"boundingVolume": {"box": _box(lo, hi)}, "geometricError": 0.0,
-                             "content": {"uri": uri}}, lo, hi)
-    root = _tree(leaves, tile_size_m, error_ratio)
+    leaves, size = _write_glbs(folder, "", mesh, enu, bodies, mesh.lod, mesh.ref_xy,
+                               tile_size_m)
+    blocks: dict[tuple[int, int], tiles3d_tree.Node] = {}
+    far_triangles = 0
+    if overview:
+        simple, index = tiles3d_tree.simple_bodies(bodies)
+        far = build_mesh(simple, "1.2") if simple else None
+        if far is not None and len(far.triangles):
+            n_far = _undulations(far, geoid_undulation)
+            xyh = far.vertices.copy()
+            xyh[:, 2] += n_far[far.vertex_body]
+            far_enu = (_to_ecef(xyh[:, 0], xyh[:, 1], xyh[:, 2]) - origin) @ rot.T
+            del xyh
+            blocks, far_size = _write_glbs(folder, "far_", far, far_enu, simple,
+                                           [mesh.lod[i] for i in index], mesh.ref_xy[index],
+                                           tile_size_m * tiles3d_tree.BLOCK)
+            size += far_size
+            far_triangles = len(far.triangles)
+    root = tiles3d_tree.tree(leaves, tile_size_m, error_ratio, blocks)
     root.update(transform=_transform(origin, rot), refine="ADD")
     undulation = ("function of lon, lat (per building)" if callable(geoid_undulation)
                   else float(geoid_undulation))
@@ -283,5 +284,6 @@ def write_tileset(folder: Path, bodies: Sequence[Body], *, title: str,
     text = json.dumps(tileset, ensure_ascii=False, allow_nan=False, indent=1)
     (folder / "tileset.json").write_text(text, encoding="utf-8")
     return {"tiles": len(leaves), "buildings": int(mesh.drawn.sum()),
-            "triangles": len(mesh.triangles), "bytes": size + len(text.encode()),
+            "triangles": len(mesh.triangles), "far_tiles": len(blocks),
+            "far_triangles": far_triangles, "bytes": size + len(text.encode()),
             "skipped_surfaces": mesh.skipped}
