@@ -134,6 +134,10 @@ def test_iso_record_names_the_3d_formats_and_files(server: Server) -> None:
         assert _head(f"{base}/{needed}")[0] > 0
     assert f"{server.base}/static/3d.html" in urls
     assert len(urls) == len(set(urls))
+    crss = record.xpath(".//gmd:referenceSystemInfo//gmd:code/gmx:Anchor/@xlink:href",
+                        namespaces={**NS, "xlink": "http://www.w3.org/1999/xlink"})
+    assert crss == [f"http://www.opengis.net/def/crs/EPSG/0/{c}"  # UTM, ETRS89, heights, ECEF
+                    for c in (25832, 4258, 7837, 4978)]
 
 
 def test_dcat_distributions_of_the_3d_files_match_the_served_files(

@@ -57,6 +57,7 @@ class Offer:
     structure_en: str
     parts: tuple[Part, ...]
     index: Part  # the file that lists the others (tile index, tileset.json)
+    vertical_crs: str | None = None  # of the heights, where not part of crs_uri
 
     @property
     def length(self) -> int:
@@ -128,7 +129,7 @@ def offers(dataset: str, folder: Path, base_url: str, title_de: str, title_en: s
                 f"corner in km (east_north, ETRS89 / UTM 32N, as the state names its tiles); "
                 f"a building lies wholly in the tile of its footprint's centroid. Index with "
                 f"extent, building count and SHA-256 of each file: {index.url}",
-                parts, index))
+                parts, index, doc.get("vertical_crs")))
     tileset_dir = folder / products.tiles3d_folder(dataset) / "existing"
     tileset = tileset_dir / "tileset.json"
     if tileset.exists():

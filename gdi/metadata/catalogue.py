@@ -193,7 +193,8 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str) -> B
     for entry in entries:
         records[entry.key] = (entry.file_identifier,
                               dataset_record(entry, ctx, _links(entry, ctx),
-                                             model3d.formats(entry, ctx)))
+                                             model3d.formats(entry, ctx),
+                                             model3d.reference_systems(entry, ctx)))
     specs: list[ServiceSpec] = service_specs(ctx)
     locators = {spec.key: spec.locator for spec in specs}
     for spec in specs:

@@ -209,17 +209,20 @@ def conformity_result(entry: DatasetEntry) -> tuple[bool | None, str]:
 
 def dataset_record(entry: DatasetEntry, ctx: Context,
                    links: list[tuple[str, str, str | None, Text, str]],
-                   formats3d: list[tuple[str, str, str]] | None = None) -> Element:
+                   formats3d: list[tuple[str, str, str]] | None = None,
+                   crs3d: list[int] | None = None) -> Element:
     """``links``: (url, protocol, name, description, function) of the transfer options;
-    ``formats3d``: (name, version, media type) of the 3D model's files (gdi.metadata.model3d).
+    ``formats3d``: (name, version, media type) of the 3D model's files and ``crs3d`` their
+    CRSs' EPSG codes (gdi.metadata.model3d).
     """
     formats3d = formats3d or []
     desc = entry.desc
     root = iso.new_record(service=False)
     header(root, entry.file_identifier, ctx, "dataset")
-    for code in dict.fromkeys(file_crs(f, desc.storage_crs) for f in entry.files) or [
-            desc.storage_crs]:
-        _reference_system(root, int(code.split(":")[-1]))
+    codes = [int(c.split(":")[-1]) for c in dict.fromkeys(
+        file_crs(f, desc.storage_crs) for f in entry.files) or [desc.storage_crs]]
+    for code in dict.fromkeys([*codes, *(crs3d or [])]):
+        _reference_system(root, code)
     ident = path(root, "gmd:identificationInfo/gmd:MD_DataIdentification")
     iso.citation(ident, "gmd:citation", Text(entry.title.de, entry.title.en),
                  [(entry.revised, "revision")], identifier=entry.identifier)

@@ -31,6 +31,16 @@ def formats(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys(found))
 
 
+def reference_systems(entry: DatasetEntry, ctx: Context) -> list[int]:
+    """EPSG codes of the 3D files' CRSs: horizontal, the heights', the 3D Tiles' ECEF."""
+    codes = []
+    for o in files(entry, ctx)[1]:
+        codes.append(int(o.crs_uri.rsplit("/", 1)[1]))
+        if o.vertical_crs:
+            codes.append(int(o.vertical_crs.split(":")[1]))
+    return list(dict.fromkeys(codes))
+
+
 def links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str | None, Text, str]]:
     """The online resources: (url, protocol, name, description, function)."""
     whole, tiled = files(entry, ctx)
