@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -435,3 +436,12 @@ def test_served_3d_view_and_tilesets(published: Published, server: Server) -> No
     assert len(body) == tile["citygml"]["bytes"]
     front = http_body(f"{server.base}/").decode()
     assert "/static/3d.html" in front
+    # the dataset page: every 1 km tile with its CityJSON, CityGML and glTF (3D Tiles) parts,
+    # every detailed GLB of the tileset exactly once, under the km tile that holds it
+    page = http_body(f"{server.base}/static/daten/buildings.html").decode()
+    for t in index["tiles"]:
+        assert f"/downloads/buildings/{t['cityjson']['href']}" in page
+        assert f"/downloads/buildings/{t['citygml']['href']}" in page
+    linked = re.findall(r'href="[^"]*/existing/tiles/([^"]+\.glb)"', page)
+    detail = [u.split("/")[-1] for u in uris if not u.split("/")[-1].startswith("far_")]
+    assert sorted(linked) == sorted(detail)

@@ -79,14 +79,33 @@ def _model3d(desc: Descriptor, current: Path, settings: Settings) -> dict[str, A
     index = current / tiled.index_name(desc.id)
     tiles = []
     if index.exists():
+        glbs = _glbs_by_km(tileset, f"{base}/{products.tiles3d_folder(desc.id)}/existing")
         for t in json.loads(index.read_text(encoding="utf-8"))["tiles"]:
             tiles.append({"tile": t["tile"], "buildings": t["buildings"],
                           "cityjson_href": f"{base}/{t['cityjson']['href']}",
                           "cityjson_size": size(t["cityjson"]["bytes"]),
                           "citygml_href": f"{base}/{t['citygml']['href']}",
-                          "citygml_size": size(t["citygml"]["bytes"])})
+                          "citygml_size": size(t["citygml"]["bytes"]),
+                          "glb": glbs.get(t["tile"], [])})
     viewer = f"{settings.base_url}/static/3d.html" if tileset.exists() else None
     return {"city": city, "tiles": tiles, "viewer": viewer}
+
+
+def _glbs_by_km(tileset: Path, href: str) -> dict[str, list[dict[str, str]]]:
+    """The 3D Tiles' detailed GLB tiles (glTF 2.0, in the tileset's local frame) by the 1 km
+    tile ("E_N" in km) that holds them."""
+    if not tileset.exists():
+        return {}
+    step = float(json.loads(tileset.read_text(encoding="utf-8"))["extras"]["tile_size_m"])
+    out: dict[str, list[dict[str, str]]] = {}
+    for glb in sorted((tileset.parent / "tiles").glob("*.glb")):
+        if glb.name.startswith("far_"):
+            continue
+        col, row = (int(v) for v in glb.stem.split("_"))
+        km = f"{int(col * step // 1000)}_{int(row * step // 1000)}"
+        out.setdefault(km, []).append({"name": glb.stem, "href": f"{href}/tiles/{glb.name}",
+                                       "size": size(glb.stat().st_size)})
+    return out
 
 
 def dataset_pages(datasets: list[tuple[Descriptor, Path]], settings: Settings
