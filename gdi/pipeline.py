@@ -57,6 +57,21 @@ def _bar(total: int, desc: str, quiet: bool) -> tqdm[Any]:
     return tqdm(total=total, desc=desc, unit="rec", disable=quiet, leave=False, mininterval=0.5)
 
 
+class _Phases:
+    """One bar through the phases of a step: each phase restarts it with its own total."""
+
+    def __init__(self, bar: tqdm[Any], dataset: str) -> None:
+        self.bar, self.dataset = bar, dataset
+
+    def phase(self, name: str, total: int | None, unit: str = "rec") -> None:
+        self.bar.reset(total=total)
+        self.bar.unit = unit
+        self.bar.set_description(f"{self.dataset}: {name}")
+
+    def update(self, n: int, /) -> object:
+        return self.bar.update(n)
+
+
 def run_dataset(desc: Descriptor, settings: Settings, *, quiet: bool = False,
                 accept_drop: bool = False) -> RunReport:
     started = _now()
@@ -116,7 +131,7 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
         work.mkdir(parents=True, exist_ok=True)
         with _bar(len(table.data), f"{desc.id}: heights", quiet) as bar:
             measured = measured_buildings(table, desc, settings, work, report,
-                                                 raw.path.name, bar.update)
+                                          raw.path.name, _Phases(bar, desc.id))
         table = measured.table
         plan = city3d.plan_of(measured, desc, report.started)  # a bad file refuses the run
         clock("heights")
@@ -219,9 +234,12 @@ def _run(desc: Descriptor, settings: Settings, report: RunReport, quiet: bool,
                                  table.data["local_id"], hashes, begins)
             clock("geopackage")
             if measured is not None and changed is not None:
-                report.outputs.update(city3d.models(
-                    stage, public, desc, settings, measured, changed, plan, report,
-                    report.source.get("source_date") or report.started))
+                with _bar(0, f"{desc.id}: 3D files", quiet) as bar:
+                    phases = _Phases(bar, desc.id)
+                    phases.phase("3D files", None, "step")
+                    report.outputs.update(city3d.models(
+                        stage, public, desc, settings, measured, changed, plan, report,
+                        report.source.get("source_date") or report.started, phases))
                 clock("city3d")
             if validators:
                 for validator in validators:

@@ -155,8 +155,9 @@ def plan_of(measured: Measured, desc: Descriptor, now: str) -> tuple[planning.Pl
 
 def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings,
            measured: Measured, changed: changes.Changes, plan: tuple[planning.Plan, list[Body]],
-           report: RunReport, source_date: str) -> dict[str, str]:
-    """Every 3D file of the release into ``stage``; returns {output key: file name}."""
+           report: RunReport, source_date: str, progress: Any = None) -> dict[str, str]:
+    """Every 3D file of the release into ``stage``; returns {output key: file name}.
+    ``progress`` (``update``) counts the files written."""
     from gdi.city3d import products
     from gdi.inspire import codelists
 
@@ -177,7 +178,7 @@ def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings
     schemas = settings.shared_dir / "cityjson-schemas"
     meta = info(desc, settings, measured.mosaics, source_date)
     written = products.write_model(stage, desc.id, existing, meta, current_use,
-                                   settings.schemas_dir, schemas)
+                                   settings.schemas_dir, schemas, progress=progress)
     report.inspire = {"application_schema": "bu-core3d/4.0", "feature_type": "bu-core3d:Building",
                       "members": len(existing), "excluded": 0, "valid": True,
                       "gml": written["bu3d"]}
@@ -190,11 +191,14 @@ def models(stage: Path, public: CleanTable, desc: Descriptor, settings: Settings
     out["tiles_1km"] = tiled.index_name(desc.id)
     summary["3dtiles"] = {"existing": products.write_3dtiles(stage, desc.id, "existing",
                                                              existing, meta)}
+    if progress is not None:
+        progress.update(1)
     if the_plan.files:
         variant = [b for b in existing if b.id not in the_plan.replaced] + planned
         meta_p = info(desc, settings, measured.mosaics, source_date, "planning")
         done = products.write_model(stage, desc.id, variant, meta_p, current_use,
-                                    settings.schemas_dir, schemas, planning=True)
+                                    settings.schemas_dir, schemas, planning=True,
+                                    progress=progress)
         out.update({k: v for k, v in done.items() if isinstance(v, str)})
         summary["planning"] = {"files": list(the_plan.files), "planned": len(planned),
                                "replaced": dict(sorted(the_plan.replaced.items())),

@@ -107,10 +107,12 @@ def _read_file(path: Path) -> tuple[dict[str, int], list[Lod2Building]]:
             [_building(bid, parts) for bid, parts in by_id.items()])
 
 
-def read(spec: Lod2Spec) -> tuple[dict[str, Lod2Building], dict[str, Any]]:
+def read(spec: Lod2Spec, progress: Any = None
+         ) -> tuple[dict[str, Lod2Building], dict[str, Any]]:
     """Every building of the LoD2 tiles, by ALKIS id, and the reading's accounting. Tiles
     are read by one process per core (each building lies in one tile; a building id found
-    in a second tile is counted and the first tile's kept)."""
+    in a second tile is counted and the first tile's kept). ``progress``: a phase (``phase``,
+    ``update``) shown per tile read."""
     if not spec.path.is_dir():
         raise SourceError(f"{spec.path}: LoD2 folder not found",
                           hint="check city3d.lod2.path in the descriptor")
@@ -121,8 +123,12 @@ def read(spec: Lod2Spec) -> tuple[dict[str, Lod2Building], dict[str, Any]]:
     out: dict[str, Lod2Building] = {}
     duplicates = 0
     workers = min(len(files), os.cpu_count() or 1)
+    if progress is not None:
+        progress.phase("LoD2 tiles", len(files), "tile")
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         for counts, buildings in pool.map(_read_file, files, chunksize=4):
+            if progress is not None:
+                progress.update(1)
             counted.update(counts)
             for b in buildings:
                 if b.id in out:

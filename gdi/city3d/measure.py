@@ -11,13 +11,14 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 
+from gdi import memory
 from gdi.city3d import heights, lod2, rasters, roofs, solids
 from gdi.clean import CleanTable
 from gdi.descriptor import Descriptor
@@ -93,8 +94,8 @@ def _kept_heights(desc: Descriptor, settings: Settings, print_: str, ids: pd.Ser
 
 
 def _sources(frame: pd.DataFrame, table: CleanTable, desc: Descriptor, polys: np.ndarray,
-             ok: np.ndarray, mosaics: tuple[rasters.Mosaic, ...], report: RunReport
-             ) -> tuple[pd.DataFrame, dict[str, lod2.Lod2Building]]:
+             ok: np.ndarray, mosaics: tuple[rasters.Mosaic, ...], report: RunReport,
+             progress: Phases) -> tuple[pd.DataFrame, dict[str, lod2.Lod2Building]]:
     """The LoD2 merge (best source per building) and, where no LoD2 is used, the roof form
     estimated from the DOM; columns lod_source, lod_reason, lod2_roof_type, roof_form_*."""
     spec = desc.city3d
@@ -109,7 +110,7 @@ def _sources(frame: pd.DataFrame, table: CleanTable, desc: Descriptor, polys: np
     used: dict[str, lod2.Lod2Building] = {}
     ids = table.data["local_id"].astype(str).to_numpy()
     if spec.lod2 is not None:
-        models, stats = lod2.read(spec.lod2)
+        models, stats = lod2.read(spec.lod2, progress)
         idx = np.flatnonzero(ok)
         dates = (table.data[spec.footprint_date_field].iloc[idx] if spec.footprint_date_field
                  else pd.Series([None] * len(idx)))
@@ -127,11 +128,15 @@ def _sources(frame: pd.DataFrame, table: CleanTable, desc: Descriptor, polys: np
         stats["reasons"] = dict(Counter(why))
         stats["not_in_alkis"] = len(set(models) - set(ids[idx]))
         report.city3d["lod2"] = stats
+        del models  # the LoD2 not taken, and the parse's garbage: back to the system
+        memory.trim()
     else:
         frame.loc[ok, "lod_reason"] = "no_lod2"
     estimate = np.flatnonzero(ok & (frame["lod_source"] == "1.2").to_numpy())
     if mosaics and len(estimate):
-        got = roofs.classify(polys[estimate], mosaics[1], mosaics[0], erode_m=spec.heights.erode_m)
+        progress.phase("roof forms", len(estimate))
+        got = roofs.classify(polys[estimate], mosaics[1], mosaics[0], erode_m=spec.heights.erode_m,
+                             progress=progress.update)
         frame.loc[estimate, "roof_form_estimate"] = got["roof_form_estimate"].to_numpy()
         frame.loc[estimate, "roof_form_confidence"] = got["roof_form_confidence"].to_numpy()
         report.city3d["roof_forms"] = {
@@ -139,9 +144,28 @@ def _sources(frame: pd.DataFrame, table: CleanTable, desc: Descriptor, polys: np
     return frame, used
 
 
+class Phases(Protocol):
+    """What a person waiting sees: each phase of the step with its own count."""
+
+    def phase(self, name: str, total: int | None, unit: str = "rec") -> None: ...
+
+    def update(self, n: int, /) -> object: ...
+
+
+class _Silent:
+    def phase(self, name: str, total: int | None, unit: str = "rec") -> None:
+        pass
+
+    def update(self, n: int, /) -> object:
+        return None
+
+
 def measured_buildings(table: CleanTable, desc: Descriptor, settings: Settings,
                        work_dir: Path, report: RunReport, source_file: str,
-                       progress: Any = None) -> Measured:
+                       progress: Phases | None = None) -> Measured:
+    """Heights, the LoD2 merge, roof forms and checked LoD1.2 bodies of the cleaned
+    footprints; ``progress`` shows each phase (heights, LoD2 tiles, roof forms, bodies)."""
+    progress = progress or _Silent()
     spec = desc.city3d
     assert spec is not None
     polys, why = _single(table.geometry)
@@ -159,7 +183,8 @@ def measured_buildings(table: CleanTable, desc: Descriptor, settings: Settings,
         print_ = rasters.fingerprint(mosaics, hs.model_dump_json())
         kept = _kept_heights(desc, settings, print_, table.data["local_id"], polys, ok)
         idx = np.flatnonzero(ok & ~kept.index.isin(kept.dropna(how="all").index))
-        got = heights.measure(polys[idx], dgm, dom, hs, progress)
+        progress.phase("heights", len(idx))
+        got = heights.measure(polys[idx], dgm, dom, hs, progress.update)
         frame = pd.concat([got.set_axis(idx), kept.dropna(how="all")]).reindex(
             range(len(polys)))
         report.city3d["heights_reused"] = int(ok.sum() - len(idx))
@@ -172,20 +197,25 @@ def measured_buildings(table: CleanTable, desc: Descriptor, settings: Settings,
     height_why = verdict.copy()
     height_why[~ok] = None
     measured_ok = ok & pd.isna(height_why)
-    frame, used = _sources(frame, table, desc, polys, measured_ok, mosaics, report)
+    frame, used = _sources(frame, table, desc, polys, measured_ok, mosaics, report, progress)
     steps["lod2_and_roofs"] = round(time.perf_counter() - clock - sum(steps.values()), 3)
     shells: dict[str, tuple[Any, ...]] = {}
     shell_why = np.full(len(polys), None, dtype=object)
     ids = table.data["local_id"].astype(str).to_numpy()
     ground = frame["ground_height"].to_numpy(dtype=float)
     roof = frame["roof_lod12"].to_numpy(dtype=float)
-    for i in np.flatnonzero(ok & pd.isna(height_why)):
+    todo = np.flatnonzero(ok & pd.isna(height_why))
+    progress.phase("LoD1.2 bodies", len(todo))
+    for k, i in enumerate(todo, 1):
+        if k % 1000 == 0:
+            progress.update(1000)
         shell = solids.extrude(polys[i], float(ground[i]), float(roof[i]))
         problems = solids.check(shell)
         if problems:
             shell_why[i] = f"LoD1.2 body not valid: {problems[0]}"
         else:
             shells[ids[i]] = shell
+    progress.update(len(todo) % 1000)
     steps["bodies_checked"] = round(time.perf_counter() - clock - sum(steps.values()), 3)
     report.city3d["timings"] = steps
     rows = [*_reject(table, why, "geometry"), *_reject(table, height_why, "height"),

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gdi import xsd
+from gdi import memory, xsd
 from gdi.city3d import bu3d, citygml, cityjson, tiled
 from gdi.city3d.model import Body, ModelInfo
 from gdi.descriptor import Descriptor
@@ -57,6 +57,7 @@ def write_3dtiles(stage: Path, dataset: str, variant: str, bodies: list[Body],
 
     folder = stage / tiles3d_folder(dataset) / variant
     folder.mkdir(parents=True)
+    memory.trim()
     undulation = tiles3d.undulation_from_proj() or tiles3d.GCG2016_HILDESHEIM_M
     start = time.perf_counter()
     stats = tiles3d.write_tileset(folder, bodies, title=info.title, geoid_undulation=undulation)
@@ -101,7 +102,8 @@ def _check_seq(path: Path, schemas: Path) -> None:
 
 def write_model(stage: Path, dataset: str, bodies: list[Body], info: ModelInfo,
                 current_use: Callable[[Body], str | None], schemas_dir: Path,
-                cityjson_schemas: Path, *, planning: bool = False) -> dict[str, Any]:
+                cityjson_schemas: Path, *, planning: bool = False,
+                progress: Any = None) -> dict[str, Any]:
     """One model (existing state, or the planning variant) in every format, validated: each
     GML by a second process following it while it is written and while the JSON files are
     (the second core), CityJSON on a sample. Returns {output key: file name, "timings":
@@ -113,6 +115,9 @@ def write_model(stage: Path, dataset: str, bodies: list[Body], info: ModelInfo,
 
     def lap(step: str) -> None:
         nonlocal t
+        memory.trim()  # the encoder's buffers: not carried into the next step
+        if progress is not None:
+            progress.update(1)
         now = time.perf_counter()
         timings[step] = round(now - t, 3)
         t = now

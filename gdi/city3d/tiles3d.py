@@ -59,6 +59,7 @@ from gdi.errors import CrsError, GdiError
 
 GCG2016_HILDESHEIM_M = 43.7  # N of the quasigeoid at the city centre (m), see the docstring
 ERROR_RATIO = 1 / 8          # geometric error of a quadtree node per metre of its edge
+ENU_CHUNK = 262_144          # vertices transformed at a time
 STORAGE_CRS, ECEF_CRS, GEOGRAPHIC_CRS = "EPSG:25832", "EPSG:4978", "EPSG:4258"
 Undulation = float | Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -137,6 +138,18 @@ def _to_ecef(x: np.ndarray, y: np.ndarray, h: np.ndarray) -> np.ndarray:
     if not np.isfinite(xyz).all():
         raise TilesError("EPSG:25832 -> EPSG:4978 gave non-finite coordinates")
     return xyz
+
+
+def _enu(mesh: Mesh, n_body: np.ndarray, origin: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """The mesh's vertices in the tileset's ENU frame, heights made ellipsoidal with N per
+    body, transformed by chunks (the transformation's temporaries stay small)."""
+    out = np.empty((len(mesh.vertices), 3))
+    body = mesh.vertex_body
+    for a in range(0, len(out), ENU_CHUNK):
+        v = mesh.vertices[a:a + ENU_CHUNK]
+        h = v[:, 2] + n_body[body[a:a + ENU_CHUNK]]
+        out[a:a + ENU_CHUNK] = (_to_ecef(v[:, 0], v[:, 1], h) - origin) @ rot.T
+    return out
 
 
 def _frame(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
@@ -241,27 +254,27 @@ def write_tileset(folder: Path, bodies: Sequence[Body], *, title: str,
     if not len(mesh.triangles):
         raise TilesError("no building has any surface to draw")
     n_body = _undulations(mesh, geoid_undulation)  # per body; 0 for bodies without geometry
-    xyh = mesh.vertices.copy()
-    xyh[:, 2] += n_body[mesh.vertex_body]
-    origin, rot, record = _frame(xyh)
-    enu = (_to_ecef(xyh[:, 0], xyh[:, 1], xyh[:, 2]) - origin) @ rot.T
-    del xyh
+    h = mesh.vertices[:, 2] + n_body[mesh.vertex_body]
+    lo = np.array([*mesh.vertices[:, :2].min(axis=0), h.min()])
+    hi = np.array([*mesh.vertices[:, :2].max(axis=0), h.max()])
+    del h
+    origin, rot, record = _frame(np.array([lo, hi]))
+    enu = _enu(mesh, n_body, origin, rot)
     (folder / "tiles").mkdir(parents=True, exist_ok=True)
     leaves, size = _write_glbs(folder, "", mesh, enu, bodies, mesh.lod, mesh.ref_xy,
                                tile_size_m)
     blocks: dict[tuple[int, int], tiles3d_tree.Node] = {}
     far_triangles = 0
+    lods, ref_xy = mesh.lod, mesh.ref_xy
+    drawn, triangles, skipped = int(mesh.drawn.sum()), len(mesh.triangles), mesh.skipped
+    del mesh, enu  # the city's mesh is the run's largest array: gone before the far view's
     if overview:
         simple, index = tiles3d_tree.simple_bodies(bodies)
         far = build_mesh(simple, "1.2") if simple else None
         if far is not None and len(far.triangles):
-            n_far = _undulations(far, geoid_undulation)
-            xyh = far.vertices.copy()
-            xyh[:, 2] += n_far[far.vertex_body]
-            far_enu = (_to_ecef(xyh[:, 0], xyh[:, 1], xyh[:, 2]) - origin) @ rot.T
-            del xyh
+            far_enu = _enu(far, _undulations(far, geoid_undulation), origin, rot)
             blocks, far_size = _write_glbs(folder, "far_", far, far_enu, simple,
-                                           [mesh.lod[i] for i in index], mesh.ref_xy[index],
+                                           [lods[i] for i in index], ref_xy[index],
                                            tile_size_m * tiles3d_tree.BLOCK)
             size += far_size
             far_triangles = len(far.triangles)
@@ -283,7 +296,7 @@ def write_tileset(folder: Path, bodies: Sequence[Body], *, title: str,
     }
     text = json.dumps(tileset, ensure_ascii=False, allow_nan=False, indent=1)
     (folder / "tileset.json").write_text(text, encoding="utf-8")
-    return {"tiles": len(leaves), "buildings": int(mesh.drawn.sum()),
-            "triangles": len(mesh.triangles), "far_tiles": len(blocks),
+    return {"tiles": len(leaves), "buildings": drawn,
+            "triangles": triangles, "far_tiles": len(blocks),
             "far_triangles": far_triangles, "bytes": size + len(text.encode()),
-            "skipped_surfaces": mesh.skipped}
+            "skipped_surfaces": skipped}

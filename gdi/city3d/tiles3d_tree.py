@@ -4,11 +4,11 @@ view of the whole city shows the city before the detailed tiles stream in.
 
 A simple body is the building's LoD1.2 prism (ground to the LoD1.2 roof, flat roof, no
 ground surface: it is never seen from above) over its footprint simplified with
-:data:`TOLERANCE_M` (topology kept); buildings with a footprint under :data:`MIN_AREA_M2`
-are left out (sheds and garages: at the distances the block is drawn from, about 7 to 27 km
-for 500 m tiles and the default error ratio, they are under a pixel). The block's node
-refines by ``REPLACE``: its detailed tiles take its place once they are loaded, so nothing is
-drawn twice.
+:data:`TOLERANCE_M` (topology kept). The far view is drawn from about 7 to 27 km (500 m tiles,
+the default error ratio, a 1000 px high 60 degree view), where a pixel covers 8 m or more:
+footprints under :data:`MIN_AREA_M2` (one pixel at 7 km) are left out and the simplification
+moves no vertex by more than a quarter pixel. The block's node refines by ``REPLACE``: its
+detailed tiles take its place once they are loaded, so nothing is drawn twice.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from gdi.city3d import solids
 from gdi.city3d.model import Body
 
 BLOCK = 4              # content tiles per block edge
-TOLERANCE_M = 1.0      # footprint simplification
-MIN_AREA_M2 = 40.0     # smaller footprints are not in the far view
+TOLERANCE_M = 2.0      # footprint simplification (a quarter pixel at 7 km, see above)
+MIN_AREA_M2 = 64.0     # smaller footprints are not in the far view (a pixel at 7 km)
 BOX_MARGIN_M = 0.01    # bounding boxes are this much larger than the geometry
 Node = tuple[dict[str, Any], np.ndarray, np.ndarray]  # a tile and its box (lo, hi, ENU)
 

@@ -227,8 +227,9 @@ async function start() {
     // the whole city: its bounding sphere fits the vertical field of view
     const half = Math.min(Math.atan(tan), Math.atan(tan * camera.aspect));
     let distance = (size.length() / 2 / Math.sin(half)) * 1.05;
-    // but no farther than where content loads (a tileset with content only in its leaves):
-    // a tile's children load when its geometric error exceeds errorTarget pixels on screen
+    // but no farther than where content loads (the first tiles with content: the far view
+    // per block, or the leaves): a tile's children load when its geometric error exceeds
+    // errorTarget pixels on screen
     const error = contentParentError(tileset.root, Infinity);
     if (Number.isFinite(error)) {
       const resolution = Math.max(canvas.height, 1);
