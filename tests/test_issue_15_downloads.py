@@ -113,6 +113,24 @@ def test_atom_offers_the_3d_tiles_with_every_content(server: Server) -> None:
         "a:category/@term", namespaces=NS)
 
 
+def test_3d_tiles_travel_compressed_to_clients_that_ask(server: Server) -> None:
+    """A browser (Accept-Encoding: gzip) gets the GLBs and the tileset gzip-compressed; the
+    bytes are the file's; a client that does not ask gets them as they are."""
+    import gzip
+
+    href = f"{server.base}/downloads/buildings/buildings.3dtiles/existing"
+    entry = _sectioned(_feed(server))["model/gltf-binary"]
+    far = next(link.get("href") for link in entry.findall("a:link[@rel='section']", NS)
+               if "/tiles/far_" in link.get("href"))
+    for url in (far, f"{href}/tileset.json"):
+        plain = http_body(url)
+        req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.headers["Content-Encoding"] == "gzip"
+            packed = resp.read()
+        assert gzip.decompress(packed) == plain and len(packed) < 0.7 * len(plain)
+
+
 def test_iso_record_names_the_3d_formats_and_files(server: Server) -> None:
     service = etree.fromstring(http_body(f"{server.base}/atom/service.xml"))
     item = next(e for e in service.findall("a:entry", NS)

@@ -300,6 +300,13 @@ http {{
             alias {downloads}/;
             limit_except GET {{ deny all; }}
         }}
+        location ~ ^/downloads/(.+\\.3dtiles/.+)$ {{  # 3D Tiles: gzip (GLB to about 40 %)
+            alias {downloads}/$1;
+            gzip on;
+            gzip_types model/gltf-binary application/json;
+            gzip_min_length 1024;
+            limit_except GET {{ deny all; }}
+        }}
         location ~ ^/downloads/(.+\\.city\\.json)$ {{  # CityJSON: by two extensions
             alias {downloads}/$1;
             types {{ }}
