@@ -200,8 +200,7 @@ def _columns(bodies: list[Body], lods: list[str]) -> dict[str, glb.Column]:
 
 def _write_glbs(folder: Path, prefix: str, mesh: Mesh, enu: np.ndarray,
                 bodies: Sequence[Body], lods: list[str], ref_xy: np.ndarray, tile_size_m: float
-                ) -> tuple[dict[tuple[int, int], tiles3d_tree.Node],
-                           int]:
+                ) -> tuple[dict[tuple[int, int], tiles3d_tree.Node], int]:
     """One GLB per ``tile_size_m`` square of ``mesh`` (``enu``: its vertices in the tileset
     frame; a body's square: the one of its point in ``ref_xy``) as
     ``tiles/<prefix><col>_<row>.glb``; returns (tile, lo, hi) by key, and the bytes."""
