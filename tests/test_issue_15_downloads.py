@@ -177,6 +177,33 @@ def test_dcat_distributions_of_the_3d_files_match_the_served_files(
         assert float(graph.value(dist, DCAT.byteSize)) == served.stat().st_size
 
 
+def test_a_tile_missing_or_changed_in_the_release_is_never_advertised(
+        published: Published, tmp_path: Path) -> None:
+    """The offers read each tile's size from the file itself: a tile gone from the release,
+    or of another length than its index says, stops the catalogue build with the file named
+    (no dead or wrong link in the Atom feed and the records)."""
+    import shutil
+
+    from gdi.city3d import offers
+    from gdi.errors import GdiError
+
+    rel = tmp_path / "release"
+    shutil.copytree(published.release("buildings"), rel, symlinks=True)
+    good = offers.offers("buildings", rel, "http://x", "Gebäude", "Buildings")
+    assert {o.key for o in good} == {"citygml_tiles", "cityjson_tiles", "3dtiles"}
+    index = json.loads((rel / "buildings.tiles.json").read_text(encoding="utf-8"))
+    first, second = index["tiles"][0], index["tiles"][-1]
+    (rel / first["citygml"]["href"]).unlink()
+    with pytest.raises(GdiError, match=r"\.citygml\.gml: in the tile index but not in the release"):
+        offers.offers("buildings", rel, "http://x", "Gebäude", "Buildings")
+    shutil.copy(published.release("buildings") / first["citygml"]["href"],
+                rel / first["citygml"]["href"])
+    with (rel / second["cityjson"]["href"]).open("a", encoding="utf-8") as fh:
+        fh.write(" ")
+    with pytest.raises(GdiError, match="bytes, the tile index says"):
+        offers.offers("buildings", rel, "http://x", "Gebäude", "Buildings")
+
+
 # --- the gate: regression tests for the ways a sectioned entry goes wrong -----------------
 
 def _docs(server: Server) -> dict[str, bytes]:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from gdi.city3d import products, tiled
+from gdi.errors import PublicationError
 
 CITYGML_TYPE = "application/gml+xml; version=3.1"
 CITYJSON_TYPE = "application/city+json"
@@ -102,6 +104,19 @@ def whole_files(dataset: str, folder: Path, base_url: str) -> list[WholeFile]:
     return out
 
 
+def _length(folder: Path, entry: dict[str, Any]) -> int:
+    """The size of an indexed file of the release, which must be the one the index says: no
+    link may advertise a file that is missing or has another length."""
+    path = folder / entry["href"]
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise PublicationError(f"{path}: in the tile index but not in the release") from None
+    if size != int(entry["bytes"]):
+        raise PublicationError(f"{path}: {size} bytes, the tile index says {entry['bytes']}")
+    return size
+
+
 def offers(dataset: str, folder: Path, base_url: str, title_de: str, title_en: str
            ) -> list[Offer]:
     """The tiled 3D offers of the buildings release in ``folder`` (none before a 3D run)."""
@@ -116,7 +131,7 @@ def offers(dataset: str, folder: Path, base_url: str, title_de: str, title_en: s
         for key, fmt, version, media in (("citygml", "CityGML", "2.0", CITYGML_TYPE),
                                          ("cityjson", "CityJSON", "2.0", CITYJSON_TYPE)):
             parts = tuple(Part(t["tile"], f"{base}/{quote(t[key]['href'])}",
-                               int(t[key]["bytes"]), media) for t in doc["tiles"])
+                               _length(folder, t[key]), media) for t in doc["tiles"])
             out.append(Offer(
                 f"{key}_tiles", fmt, version, media, *UTM32,
                 f"{title_de} – {fmt} {version} in {size}-km-Kacheln, {UTM32[1]}",
