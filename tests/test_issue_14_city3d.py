@@ -439,6 +439,9 @@ def test_served_3d_view_and_tilesets(published: Published, server: Server) -> No
     # the dataset page: every 1 km tile with its CityJSON, CityGML and glTF (3D Tiles) parts,
     # every detailed GLB of the tileset exactly once, under the km tile that holds it
     page = http_body(f"{server.base}/static/daten/buildings.html").decode()
+    for name in ("buildings.city.json", "buildings.city.jsonl", "buildings.citygml.gml",
+                 "buildings.bu3d.gml", "buildings.3dtiles/existing/tileset.json"):
+        assert f'/downloads/buildings/{name}"' in page, name
     for t in index["tiles"]:
         assert f"/downloads/buildings/{t['cityjson']['href']}" in page
         assert f"/downloads/buildings/{t['citygml']['href']}" in page

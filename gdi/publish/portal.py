@@ -60,20 +60,21 @@ def _model3d(desc: Descriptor, current: Path, settings: Settings) -> dict[str, A
     """The 3D files of a buildings release: whole city, 1 km tiles, 3D Tiles, the viewer."""
     if desc.city3d is None:
         return None
-    from gdi.city3d import products, tiled
+    from gdi.city3d import offers, products, tiled
 
     base = f"{settings.base_url}/downloads/{desc.id}"
-    named = products.names(desc.id)
-    labels = (("cityjson", "CityJSON 2.0", "application/city+json"),
-              ("cityjsonseq", "CityJSONSeq", "application/city+json-seq"),
-              ("citygml", "CityGML 2.0", "application/gml+xml"),
-              ("bu3d", "INSPIRE-GML BU-3D", "application/gml+xml"))
-    city = [{"name": label, "href": f"{base}/{named[key]}", "type": media,
-             "size": size((current / named[key]).stat().st_size)}
-            for key, label, media in labels if (current / named[key]).exists()]
+    city = [{"de": w.title_de, "en": w.title_en, "href": w.url, "type": w.media_type,
+             "size": size(w.length)}
+            for w in offers.whole_files(desc.id, current, settings.base_url)]
+    bu3d = current / products.names(desc.id)["bu3d"]
+    if bu3d.exists():  # the dataset's INSPIRE GML
+        city.append({"de": "INSPIRE-GML BU-3D, ganze Stadt", "en": "INSPIRE GML, whole city",
+                     "href": f"{base}/{bu3d.name}", "type": "application/gml+xml",
+                     "size": size(bu3d.stat().st_size)})
     tileset = current / products.tiles3d_folder(desc.id) / "existing" / "tileset.json"
     if tileset.exists():
-        city.append({"name": "3D Tiles 1.1 (tileset.json)", "type": "application/json",
+        city.append({"de": "3D Tiles 1.1 (tileset.json), für 3D-Ansichten",
+                     "en": "3D Tiles tileset", "type": "application/json",
                      "href": f"{base}/{products.tiles3d_folder(desc.id)}/existing/tileset.json",
                      "size": size(tileset.stat().st_size)})
     index = current / tiled.index_name(desc.id)

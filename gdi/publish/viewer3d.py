@@ -83,7 +83,7 @@ def page_context(settings: Settings, tilesets: dict[str, str], *, dataset: str =
     downloads = [
         {"de": "3D-Modell als CityJSON 2.0", "en": "CityJSON", "type": "application/city+json",
          "href": f"{base}/downloads/{dataset}/{files['cityjson']}"},
-        {"de": "3D-Modell als CityGML 2.0 (LoD1)", "en": "CityGML", "type": "application/gml+xml",
+        {"de": "3D-Modell als CityGML 2.0", "en": "CityGML", "type": "application/gml+xml",
          "href": f"{base}/downloads/{dataset}/{files['citygml']}"},
         {"de": "3D Tiles 1.1 (Tileset, glTF)", "en": "3D Tiles tileset",
          "type": "application/json", "href": urls["existing"]},
