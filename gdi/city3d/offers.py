@@ -61,31 +61,25 @@ class Offer:
     index: Part  # the file that lists the others (tile index, tileset.json)
     vertical_crs: str | None = None  # of the heights, where not part of crs_uri
 
-    @property
-    def length(self) -> int:
-        return sum(p.length for p in self.parts)
-
 
 @dataclass(frozen=True)
 class WholeFile:
-    key: str  # products.names key
     name: str
     url: str
     format_name: str
     version: str
     media_type: str
-    file_type: str  # the EU file-type authority's code (DCAT)
     length: int
     title_de: str
     title_en: str
 
 
-_WHOLE = (  # key, format, version, media type, EU file type, what (de, en)
-    ("cityjson", "CityJSON", "2.0", CITYJSON_TYPE, "JSON", "ganze Stadt", "whole city"),
-    ("cityjsonseq", "CityJSONSeq", "2.0", "application/city+json-seq", "JSON",
+_WHOLE = (  # products.names key, format, version, media type, what (de, en)
+    ("cityjson", "CityJSON", "2.0", CITYJSON_TYPE, "ganze Stadt", "whole city"),
+    ("cityjsonseq", "CityJSONSeq", "2.0", "application/city+json-seq",
      "ganze Stadt, ein Gebäude je Zeile", "whole city, one building per line"),
-    ("citygml", "CityGML", "2.0", CITYGML_TYPE, "GML", "ganze Stadt", "whole city"),
-    ("planning_cityjson", "CityJSON", "2.0", CITYJSON_TYPE, "JSON",
+    ("citygml", "CityGML", "2.0", CITYGML_TYPE, "ganze Stadt", "whole city"),
+    ("planning_cityjson", "CityJSON", "2.0", CITYJSON_TYPE,
      "Planungsvariante (Bestand mit geplanten Vorhaben)",
      "planning variant (existing state with planned projects)"))
 
@@ -94,11 +88,11 @@ def whole_files(dataset: str, folder: Path, base_url: str) -> list[WholeFile]:
     """The whole-city 3D files of the release in ``folder`` that exist."""
     named = products.names(dataset)
     out = []
-    for key, fmt, version, media, eu, what_de, what_en in _WHOLE:
+    for key, fmt, version, media, what_de, what_en in _WHOLE:
         path = folder / named[key]
         if path.exists():
-            out.append(WholeFile(key, path.name, f"{base_url}/downloads/{dataset}/"
-                                 f"{quote(path.name)}", fmt, version, media, eu,
+            out.append(WholeFile(path.name, f"{base_url}/downloads/{dataset}/"
+                                 f"{quote(path.name)}", fmt, version, media,
                                  path.stat().st_size, f"3D-Modell als {fmt} {version}, {what_de}",
                                  f"3D model as {fmt} {version}, {what_en}"))
     return out

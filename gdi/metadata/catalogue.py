@@ -115,6 +115,7 @@ def _entries(settings: Settings, ctx: Context, ledger: dict[str, Any],
         facts = release_facts(live_release, parts, desc.storage_crs)
         files = [f for f in ogcapi.download_files(desc, settings.city.download_crs)
                  if (live_release / f).exists()]
+        model3d_files = model3d.read(desc, live_release, ctx.base_url)
         for name, collection in facts.collections.items():
             aggregate = name != pub.collection
             key = f"dataset:{name}"
@@ -132,7 +133,9 @@ def _entries(settings: Settings, ctx: Context, ledger: dict[str, Any],
                 aggregate=aggregate, facts=collection, release=facts,
                 file_identifier=file_id, identifier=resource_id(name, ctx),
                 revised=revised, files=tuple(mine),
-                wms_layer=None if aggregate else (pub.view.layer or pub.collection)))
+                wms_layer=None if aggregate else (pub.view.layer or pub.collection),
+                whole3d=() if aggregate else model3d_files[0],
+                tiled3d=() if aggregate else model3d_files[1]))
     return entries
 
 
@@ -167,7 +170,7 @@ def _links(entry: DatasetEntry, ctx: Context) -> list[tuple[str, str, str | None
         out.append((f"{base}/downloads/{entry.desc.id}/{name}",
                     "WWW:DOWNLOAD-1.0-http--download", name,
                     Text(f"Download: {name}"), "download"))
-    return out + model3d.links(entry, ctx)
+    return out + model3d.links(entry.whole3d, entry.tiled3d, ctx.base_url)
 
 
 def _serialise(root: Element, stamp: str) -> bytes:
@@ -192,9 +195,7 @@ def build_records(settings: Settings, previous: dict[str, Any], today: str) -> B
     records: dict[str, tuple[str, Element]] = {}
     for entry in entries:
         records[entry.key] = (entry.file_identifier,
-                              dataset_record(entry, ctx, _links(entry, ctx),
-                                             model3d.formats(entry, ctx),
-                                             model3d.reference_systems(entry, ctx)))
+                              dataset_record(entry, ctx, _links(entry, ctx)))
     specs: list[ServiceSpec] = service_specs(ctx)
     locators = {spec.key: spec.locator for spec in specs}
     for spec in specs:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from gdi.city3d.offers import Offer, WholeFile
 from gdi.descriptor import Descriptor, I18n
-from gdi.metadata import iso, vocab
+from gdi.metadata import iso, model3d, vocab
 from gdi.metadata.context import Context
 from gdi.metadata.facts import CollectionFacts, ReleaseFacts
 from gdi.metadata.iso import Element, Text, el, path
@@ -37,6 +38,9 @@ class DatasetEntry:
     revised: str
     files: tuple[str, ...]  # the release's download files of this dataset
     wms_layer: str | None  # its layer in the view service
+    # the 3D model's files (buildings), read once per build (gdi.metadata.model3d.read)
+    whole3d: tuple[WholeFile, ...] = ()
+    tiled3d: tuple[Offer, ...] = ()
 
     @property
     def inspire(self) -> bool:
@@ -208,20 +212,14 @@ def conformity_result(entry: DatasetEntry) -> tuple[bool | None, str]:
 
 
 def dataset_record(entry: DatasetEntry, ctx: Context,
-                   links: list[tuple[str, str, str | None, Text, str]],
-                   formats3d: list[tuple[str, str, str]] | None = None,
-                   crs3d: list[int] | None = None) -> Element:
-    """``links``: (url, protocol, name, description, function) of the transfer options;
-    ``formats3d``: (name, version, media type) of the 3D model's files and ``crs3d`` their
-    CRSs' EPSG codes (gdi.metadata.model3d).
-    """
-    formats3d = formats3d or []
+                   links: list[tuple[str, str, str | None, Text, str]]) -> Element:
+    """``links``: (url, protocol, name, description, function) of the transfer options."""
     desc = entry.desc
     root = iso.new_record(service=False)
     header(root, entry.file_identifier, ctx, "dataset")
     codes = [int(c.split(":")[-1]) for c in dict.fromkeys(
         file_crs(f, desc.storage_crs) for f in entry.files) or [desc.storage_crs]]
-    for code in dict.fromkeys([*codes, *(crs3d or [])]):
+    for code in dict.fromkeys([*codes, *model3d.reference_systems(entry.tiled3d)]):
         _reference_system(root, code)
     ident = path(root, "gmd:identificationInfo/gmd:MD_DataIdentification")
     iso.citation(ident, "gmd:citation", Text(entry.title.de, entry.title.en),
@@ -261,7 +259,8 @@ def dataset_record(entry: DatasetEntry, ctx: Context,
         fmt = path(dist, "gmd:distributionFormat/gmd:MD_Format")
         iso.anchor(fmt, "gmd:name", f"{vocab.MEDIA_TYPES}/{media}", fmt_name)
         iso.text(fmt, "gmd:version", version)
-    for fmt_name, version, _media in formats3d:  # not in the INSPIRE media-types register
+    for fmt_name, version in model3d.formats(entry.whole3d, entry.tiled3d):  # not in the
+        # INSPIRE media-types register: no anchor
         fmt = path(dist, "gmd:distributionFormat/gmd:MD_Format")
         iso.text(fmt, "gmd:name", fmt_name)
         iso.text(fmt, "gmd:version", version)

@@ -125,20 +125,14 @@ def _service(g: Graph, ds: URIRef, ident: str, endpoint: str, fmt: str | None, t
 
 
 def _model3d(g: Graph, ds: URIRef, e: DatasetEntry, ctx: Context) -> None:
-    """The 3D model's whole-city files, and its tiles through their index (one distribution
-    per index: the CityGML and CityJSON tiles share one)."""
-    whole, tiled = model3d.files(e, ctx)
-    for w in whole:
+    """The 3D model's whole-city files, and its tiles through their indexes."""
+    for w in e.whole3d:
         _file(g, ds, w.url, w.format_name, f"{e.title.de} ({w.title_de})", w.length, None,
               e.revised, ctx)
-    indexes: dict[str, list[str]] = {}
-    for o in tiled:
-        indexes.setdefault(o.index.url, []).append(f"{o.format_name} {o.version}")
-    for o in tiled:
-        if o.index.url in indexes:
-            what = ", ".join(indexes.pop(o.index.url))
-            _file(g, ds, o.index.url, "json", f"{e.title.de} ({what} in Kacheln: "
-                  f"{o.index.name})", o.index.length, None, e.revised, ctx)
+    for index, group in model3d.indexes(e.tiled3d):
+        what = ", ".join(f"{o.format_name} {o.version}" for o in group)
+        _file(g, ds, index.url, "json", f"{e.title.de} ({what} in Kacheln: {index.name})",
+              index.length, None, e.revised, ctx)
 
 
 def _dataset(g: Graph, d: DcatDataset, ctx: Context, publisher: URIRef, contact: URIRef,

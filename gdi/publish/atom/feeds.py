@@ -30,7 +30,7 @@ from pathlib import Path
 from lxml import etree
 
 from gdi import crs
-from gdi.city3d.offers import Offer, offers
+from gdi.city3d.offers import Offer
 from gdi.metadata import vocab
 from gdi.metadata.context import Context
 from gdi.metadata.dataset import DatasetEntry
@@ -63,19 +63,12 @@ def _files(entry: DatasetEntry, ctx: Context) -> tuple[DownloadFile, ...]:
                  for name in entry.files)
 
 
-def _offers(entry: DatasetEntry, ctx: Context) -> tuple[Offer, ...]:
-    if entry.desc.city3d is None:
-        return ()
-    return tuple(offers(entry.desc.id, entry.release.folder, ctx.base_url, entry.title.de,
-                        entry.title.en or entry.title.de))
-
-
 def datasets(entries: Sequence[DatasetEntry], ctx: Context, records: dict[str, str]
              ) -> list[FeedDataset]:
     """The datasets the Atom service offers (every one with files), INSPIRE ones first (the
     OpenSearch description's first example is an INSPIRE GML)."""
     out = [FeedDataset(e, e.identifier, ctx.namespace_base, ctx.record_url(records[e.key]),
-                       _files(e, ctx), _offers(e, ctx)) for e in entries if e.files]
+                       _files(e, ctx), e.tiled3d) for e in entries if e.files]
     return sorted(out, key=lambda d: (not d.entry.inspire, d.collection))
 
 
